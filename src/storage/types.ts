@@ -40,7 +40,8 @@ export interface ReadResult {
   /**
    * Whole record batches starting with the batch that holds the requested offset,
    * up to the byte budget (or one whole batch when `minOneBatch` and the first is larger).
-   * Empty when the offset is the log end offset.
+   * Empty when the offset is the log end offset. May share memory with the store's caches:
+   * treat it as read-only.
    */
   records: Buffer;
   highWatermark: number;
@@ -48,7 +49,10 @@ export interface ReadResult {
 }
 
 export interface TimestampLookup {
-  /** Base offset of the first batch whose max timestamp is >= the target. */
+  /**
+   * Base offset of the first batch whose max timestamp is >= the target, raised to the log
+   * start offset when that batch straddles it.
+   */
   offset: number;
   /** That batch's max timestamp. */
   timestamp: number;
@@ -73,6 +77,18 @@ export class InvalidBatchError extends Error {
   }
 }
 
+/** The log or the store was closed; the operation was not applied. */
+export class LogClosedError extends Error {
+  constructor(readonly topicPartition?: TopicPartition) {
+    super(
+      topicPartition
+        ? `log ${topicPartition.topic}-${topicPartition.partition} is closed`
+        : 'message store is closed',
+    );
+    this.name = 'LogClosedError';
+  }
+}
+
 export interface PartitionLog {
   readonly topicPartition: TopicPartition;
   readonly config: LogConfig;
@@ -85,6 +101,10 @@ export interface PartitionLog {
    * assigning consecutive offsets. Appends to one log are applied in call order.
    * Resolves once the bytes are written to the log (and fsynced if the flush policy says so),
    * so a process kill after resolution loses nothing.
+   *
+   * The store takes the buffer over: it writes each batch's baseOffset into it in place and may
+   * keep referring to it after resolution (recent-tail cache), so the caller must not modify or
+   * reuse it. Rejects with InvalidBatchError on bad framing, LogClosedError after close().
    */
   append(batches: Buffer): Promise<AppendResult>;
   /** Reads whole batches from `offset`; throws OffsetOutOfRangeError outside [start, end]. */
@@ -97,7 +117,7 @@ export interface PartitionLog {
   enforceRetention(now?: number): Promise<number>;
   /** Forces buffered writes to disk. */
   flush(): Promise<void>;
-  /** Resolves when the log end offset moves past `offset` or the signal aborts. */
+  /** Resolves when the log end offset moves past `offset`, the signal aborts or the log closes. */
   waitForAppend(offset: number, signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }

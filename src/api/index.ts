@@ -1,0 +1,23 @@
+/**
+ * The host's public API: the only module protocol handlers import from the host.
+ */
+export type {
+  HostContext,
+  ListenerInfo,
+  ProtocolHandler,
+  ProtocolHandlerFactory,
+  ProtocolHandlerManifest,
+} from '../host/protocol-handler.js';
+export type { RawConfig } from '../config/sources.js';
+export type { HostConfig } from '../config/host-config.js';
+export { ConfigError, bool, int, list, oneOf, optionalStr, parseConfig, str } from '../config/fields.js';
+export type { Logger } from '../logging/logger.js';
+export * from '../metadata/types.js';
+export * from '../storage/types.js';
+export * as batchHeader from '../storage/batch-header.js';
+export {
+  TopicExistsError,
+  TopicRegistry,
+  UnknownTopicError,
+  type TopicMetadata,
+} from '../topics/topic-registry.js';

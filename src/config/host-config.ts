@@ -1,0 +1,43 @@
+/** The settings the host owns. Protocol handlers validate their own keys from the same map. */
+import { z } from 'zod';
+import { bool, int, list, oneOf, optionalStr, parseConfig, str } from './fields.js';
+import type { RawConfig } from './sources.js';
+
+const hostSchema = z.object({
+  brokerId: int(0, 0),
+  clusterName: str('standalone'),
+  /** Protocol handlers to run, by name (Pulsar's `messagingProtocols`). */
+  messagingProtocols: list(['kafka']),
+  /** Where protocol handler folders live; relative paths resolve against the install root. */
+  protocolHandlerDirectory: str('plugins'),
+  dataDir: str('./data'),
+  /** `memory:` (volatile) or `file:PATH` (durable single process); default `file:<dataDir>/metadata.json`. */
+  metadataStoreUrl: optionalStr(),
+  /** `file` (segment files under dataDir, durable) or `memory` (tests). */
+  messageStore: oneOf(['file', 'memory'], 'file'),
+  bindAddress: str('127.0.0.1'),
+  webServicePort: int(8080, 0, 65535),
+  logLevel: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),
+  /** Graceful shutdown gives up and exits after this long. */
+  shutdownTimeoutMs: int(30_000, 0),
+  logSegmentBytes: int(1024 * 1024 * 1024, 1024),
+  logSegmentMs: int(7 * 24 * 3600 * 1000, 1),
+  logRetentionMs: int(7 * 24 * 3600 * 1000, -1),
+  logRetentionBytes: int(-1, -1),
+  logFlushIntervalMessages: int(-1, -1),
+  logFlushIntervalMs: int(1000, -1),
+  logIndexIntervalBytes: int(4096, 1),
+  logRetentionCheckIntervalMs: int(5 * 60 * 1000, 1000),
+  /** Log each request at debug level. */
+  logRequests: bool(false),
+});
+
+export type HostConfig = z.infer<typeof hostSchema> & { metadataStoreUrl: string };
+
+export function parseHostConfig(raw: RawConfig): HostConfig {
+  const parsed = parseConfig(hostSchema, raw);
+  return {
+    ...parsed,
+    metadataStoreUrl: parsed.metadataStoreUrl ?? `file:${parsed.dataDir}/metadata.json`,
+  };
+}

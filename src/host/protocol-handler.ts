@@ -1,0 +1,53 @@
+/**
+ * The contract between the host and a protocol handler, after Pulsar's ProtocolHandler:
+ * the host names handlers in `messagingProtocols`, finds each in its own folder under
+ * `protocolHandlerDirectory` by a manifest, and hands it a narrow context.
+ */
+import type { Logger } from 'pino';
+import type { HostConfig } from '../config/host-config.js';
+import type { RawConfig } from '../config/sources.js';
+import type { MetadataStore } from '../metadata/types.js';
+import type { MessageStore } from '../storage/types.js';
+import type { TopicRegistry } from '../topics/topic-registry.js';
+
+/** `protocol-handler.json` in the handler's folder. */
+export interface ProtocolHandlerManifest {
+  name: string;
+  description?: string;
+  /** Module path relative to the folder, as the built code names it (`index.js`). */
+  entry: string;
+}
+
+export interface HostContext {
+  readonly brokerId: number;
+  readonly clusterName: string;
+  /** Every setting the host was given; a handler validates the keys it owns. */
+  readonly rawConfig: RawConfig;
+  readonly hostConfig: HostConfig;
+  readonly logger: Logger;
+  readonly messageStore: MessageStore;
+  readonly metadataStore: MetadataStore;
+  /** Topics of the cluster, cached and kept current from the metadata store. */
+  readonly topics: TopicRegistry;
+  /** True once shutdown began: handlers must not start work that outlives it. */
+  isShuttingDown(): boolean;
+}
+
+export interface ListenerInfo {
+  name: string;
+  host: string;
+  port: number;
+}
+
+export interface ProtocolHandler {
+  readonly protocolName: string;
+  /** Validates the handler's settings and prepares state; throws ConfigError on bad settings. */
+  initialize(context: HostContext): Promise<void>;
+  /** Starts serving; returns the listeners it bound. */
+  start(): Promise<ListenerInfo[]>;
+  /** Stops accepting, finishes in-flight requests within the host's shutdown timeout, releases. */
+  stop(): Promise<void>;
+}
+
+/** A handler module's default export. */
+export type ProtocolHandlerFactory = () => ProtocolHandler;

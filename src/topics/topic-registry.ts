@@ -1,0 +1,186 @@
+/**
+ * Topics and their partition counts, held in the metadata store under `/koppa/topics/...` and
+ * cached here so that request paths read them without a round trip. The cache follows the
+ * store's notifications, so topics created through another broker appear here too.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { BadVersionError, type MetadataStore, type Notification } from '../metadata/types.js';
+
+export const TOPICS_ROOT = '/koppa/topics';
+
+export interface TopicMetadata {
+  /** `persistent://tenant/namespace/topic` */
+  name: string;
+  /** 16 random bytes, Kafka's topic id. */
+  id: Buffer;
+  partitions: number;
+  /** Topic-level settings (Kafka config names), as given at creation. */
+  configs: Record<string, string>;
+  createdAt: number;
+}
+
+export class TopicExistsError extends Error {
+  constructor(readonly topic: string) {
+    super(`topic ${topic} already exists`);
+    this.name = 'TopicExistsError';
+  }
+}
+
+export class UnknownTopicError extends Error {
+  constructor(readonly topic: string) {
+    super(`topic ${topic} does not exist`);
+    this.name = 'UnknownTopicError';
+  }
+}
+
+interface StoredTopic {
+  id: string;
+  partitions: number;
+  configs: Record<string, string>;
+  createdAt: number;
+}
+
+export class TopicRegistry {
+  private readonly topics = new Map<string, TopicMetadata>();
+  private readonly byId = new Map<string, TopicMetadata>();
+  private unsubscribe?: () => void;
+
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.store.onNotification((n) => this.onNotification(n));
+    for (const path of await this.topicPaths()) await this.refresh(path);
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+  }
+
+  get(name: string): TopicMetadata | undefined {
+    return this.topics.get(name);
+  }
+
+  getById(id: Buffer): TopicMetadata | undefined {
+    return this.byId.get(id.toString('hex'));
+  }
+
+  list(): TopicMetadata[] {
+    return [...this.topics.values()];
+  }
+
+  async create(name: string, partitions: number, configs: Record<string, string> = {}): Promise<TopicMetadata> {
+    const stored: StoredTopic = {
+      id: randomBytes(16).toString('hex'),
+      partitions,
+      configs,
+      createdAt: Date.now(),
+    };
+    try {
+      await this.store.put(pathOf(name), encode(stored), { expectedVersion: -1 });
+    } catch (err) {
+      if (err instanceof BadVersionError) throw new TopicExistsError(name);
+      throw err;
+    }
+    return this.remember(name, stored);
+  }
+
+  async delete(name: string): Promise<void> {
+    const existing = await this.store.get(pathOf(name));
+    if (!existing) throw new UnknownTopicError(name);
+    await this.store.delete(pathOf(name), existing.stat.version);
+    this.forget(name);
+  }
+
+  /** Raises the partition count; compare-and-set so two brokers cannot both add. */
+  async setPartitionCount(name: string, partitions: number): Promise<TopicMetadata> {
+    const existing = await this.store.get(pathOf(name));
+    if (!existing) throw new UnknownTopicError(name);
+    const stored = decode(existing.value);
+    stored.partitions = partitions;
+    await this.store.put(pathOf(name), encode(stored), { expectedVersion: existing.stat.version });
+    return this.remember(name, stored);
+  }
+
+  private async topicPaths(): Promise<string[]> {
+    // /koppa/topics/<domain>/<tenant>/<namespace>/<topic>
+    const paths: string[] = [];
+    let level = [TOPICS_ROOT];
+    for (let depth = 0; depth < 4; depth++) {
+      const next: string[] = [];
+      for (const parent of level) {
+        for (const child of await this.store.children(parent)) next.push(`${parent}/${child}`);
+      }
+      level = next;
+    }
+    paths.push(...level);
+    return paths;
+  }
+
+  private onNotification(n: Notification): void {
+    if (!n.path.startsWith(`${TOPICS_ROOT}/`) || n.path.split('/').length !== 7) return;
+    if (n.type === 'deleted') this.forget(nameOf(n.path));
+    else if (n.type === 'created' || n.type === 'modified') {
+      this.refresh(n.path).catch((err: unknown) => this.logger.warn({ err, path: n.path }, 'topic refresh failed'));
+    }
+  }
+
+  private async refresh(path: string): Promise<void> {
+    const result = await this.store.get(path);
+    if (!result) {
+      this.forget(nameOf(path));
+      return;
+    }
+    try {
+      this.remember(nameOf(path), decode(result.value));
+    } catch (err) {
+      this.logger.warn({ err, path }, 'ignoring unreadable topic metadata');
+    }
+  }
+
+  private remember(name: string, stored: StoredTopic): TopicMetadata {
+    const topic: TopicMetadata = {
+      name,
+      id: Buffer.from(stored.id, 'hex'),
+      partitions: stored.partitions,
+      configs: stored.configs,
+      createdAt: stored.createdAt,
+    };
+    this.forget(name);
+    this.topics.set(name, topic);
+    this.byId.set(stored.id, topic);
+    return topic;
+  }
+
+  private forget(name: string): void {
+    const old = this.topics.get(name);
+    if (!old) return;
+    this.topics.delete(name);
+    this.byId.delete(old.id.toString('hex'));
+  }
+}
+
+/** `persistent://t/n/x` → `/koppa/topics/persistent/t/n/x` */
+function pathOf(name: string): string {
+  const match = /^([a-z]+):\/\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(name);
+  if (!match) throw new Error(`not a full topic name: ${name}`);
+  return `${TOPICS_ROOT}/${match[1]}/${match[2]}/${match[3]}/${match[4]}`;
+}
+
+function nameOf(path: string): string {
+  const [domain, tenant, namespace, topic] = path.slice(TOPICS_ROOT.length + 1).split('/');
+  return `${domain}://${tenant}/${namespace}/${topic}`;
+}
+
+function encode(stored: StoredTopic): Buffer {
+  return Buffer.from(JSON.stringify(stored));
+}
+
+function decode(value: Buffer): StoredTopic {
+  const parsed = JSON.parse(value.toString('utf8')) as StoredTopic;
+  if (typeof parsed.id !== 'string' || !Number.isInteger(parsed.partitions)) throw new Error('bad topic metadata');
+  return parsed;
+}
