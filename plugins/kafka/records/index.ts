@@ -1,0 +1,14 @@
+export {
+  CompressionCodec,
+  NO_PRODUCER_ID,
+  readBatchInfo,
+  readBatchInfos,
+  type BatchInfo,
+} from './batch-info.js';
+export {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  validateRecordSet,
+  type RecordSetInfo,
+  type RecordSetResult,
+  type ValidateOptions,
+} from './validate-record-set.js';
