@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the test suites drive, when missing: Debian's Kafka clients (kcat, kafka-python,
-# confluent-kafka) and ZooKeeper, and the project's npm packages.
+# Installs what the test suites drive, when missing: Debian's Kafka clients (kcat, kafka-python
+# with zstd support, confluent-kafka) and ZooKeeper, and the project's npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +8,7 @@ need=()
 command -v kcat >/dev/null || need+=(kcat)
 /usr/bin/python3 -c 'import kafka' 2>/dev/null || need+=(python3-kafka)
 /usr/bin/python3 -c 'import confluent_kafka' 2>/dev/null || need+=(python3-confluent-kafka)
+/usr/bin/python3 -c 'import zstandard' 2>/dev/null || need+=(python3-zstandard)
 [ -f /usr/share/java/zookeeper.jar ] || need+=(zookeeper)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"

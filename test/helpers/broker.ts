@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { RawConfig } from '../../src/config/sources.js';
 import { BrokerService } from '../../src/host/broker-service.js';
 
@@ -17,7 +17,8 @@ export interface TestBroker {
   stop(): Promise<void>;
 }
 
-export async function startTestBroker(overrides: RawConfig = {}, dataDir?: string): Promise<TestBroker> {
+export async function startTestBroker(overrides: RawConfig = {}, options: { dataDir?: string; logger?: Logger } = {}): Promise<TestBroker> {
+  const { dataDir } = options;
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'koppa-test-')));
   const service = await BrokerService.start(
     {
@@ -26,7 +27,7 @@ export async function startTestBroker(overrides: RawConfig = {}, dataDir?: strin
       logLevel: process.env.KOPPA_TEST_LOG_LEVEL ?? 'silent',
       ...overrides,
     },
-    { logger: pino({ level: process.env.KOPPA_TEST_LOG_LEVEL ?? 'silent' }) },
+    { logger: options.logger ?? pino({ level: process.env.KOPPA_TEST_LOG_LEVEL ?? 'silent' }) },
   );
   const port = service.listeners[0].port;
   return {

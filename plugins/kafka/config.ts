@@ -1,0 +1,64 @@
+/** The Kafka handler's settings, with KoP's key names where KoP has the setting. */
+import { z } from 'zod';
+import { bool, ConfigError, int, list, parseConfig, str, type RawConfig } from '../../src/api/index.js';
+
+const schema = z.object({
+  /** Where to listen: `PLAINTEXT://host:port[,...]` (KoP). Defaults to the host's `listen` flag. */
+  kafkaListeners: list([]),
+  /** What Metadata tells clients to connect to; defaults to kafkaListeners. */
+  kafkaAdvertisedListeners: list([]),
+  kafkaTenant: str('public'),
+  kafkaNamespace: str('default'),
+  offsetsTopicNumPartitions: int(50, 1),
+  allowAutoTopicCreation: bool(true),
+  defaultNumPartitions: int(1, 1),
+  /** Largest record batch accepted in a produce request (Pulsar's maxMessageSize). */
+  maxMessageSize: int(5 * 1024 * 1024, 1024),
+  /** Largest request frame; checked before anything is allocated (Kafka's socket.request.max.bytes). */
+  socketRequestMaxBytes: int(100 * 1024 * 1024, 1024),
+  /** Requests one connection may have in flight before the broker stops reading from it (KoP). */
+  maxQueuedRequests: int(500, 1),
+  /** Idle connections are closed after this long; -1 keeps them (KoP). */
+  connectionMaxIdleMs: int(600_000, -1),
+  /** Cap on a Fetch's long-poll wait, whatever the client asks. */
+  fetchMaxWaitMs: int(30_000, 0),
+});
+
+export interface Listener {
+  name: string;
+  host: string;
+  port: number;
+}
+
+export type KafkaConfig = Omit<z.infer<typeof schema>, 'kafkaListeners' | 'kafkaAdvertisedListeners'> & {
+  listeners: Listener[];
+  advertisedListeners: Listener[];
+};
+
+const DEFAULT_LISTEN = '127.0.0.1:9092';
+
+export function parseKafkaConfig(raw: RawConfig): KafkaConfig {
+  const parsed = parseConfig(schema, raw);
+  const listenFlag = typeof raw.listen === 'string' ? raw.listen : DEFAULT_LISTEN;
+  const listenerSpecs = parsed.kafkaListeners.length > 0 ? parsed.kafkaListeners : [`PLAINTEXT://${listenFlag}`];
+  const listeners = listenerSpecs.map(parseListener);
+  const advertisedListeners =
+    parsed.kafkaAdvertisedListeners.length > 0
+      ? parsed.kafkaAdvertisedListeners.map(parseListener)
+      : listeners.map((l) => ({ ...l, host: l.host === '0.0.0.0' || l.host === '' ? '127.0.0.1' : l.host }));
+  const { kafkaListeners: _l, kafkaAdvertisedListeners: _a, ...rest } = parsed;
+  return { ...rest, listeners, advertisedListeners };
+}
+
+/** `PLAINTEXT://host:port`; only plaintext listeners exist so far. */
+export function parseListener(spec: string): Listener {
+  const match = /^([A-Za-z_][A-Za-z0-9_]*):\/\/(\[[0-9a-fA-F:.]+\]|[^:/]*):(\d+)$/.exec(spec);
+  if (!match) throw new ConfigError(`listener ${spec} is not NAME://HOST:PORT`);
+  const [, name, host, portText] = match;
+  if (name.toUpperCase() !== 'PLAINTEXT') {
+    throw new ConfigError(`listener ${spec}: only PLAINTEXT listeners are supported`);
+  }
+  const port = Number(portText);
+  if (port > 65535) throw new ConfigError(`listener ${spec}: port out of range`);
+  return { name: name.toUpperCase(), host: host.replace(/^\[|\]$/g, ''), port };
+}

@@ -1,0 +1,33 @@
+/** Creating, deleting and auto-creating topics, shared by the admin APIs, Metadata and Produce. */
+import { TopicExistsError, type TopicMetadata, type TopicRegistry } from '../../../src/api/index.js';
+import type { PartitionManager } from '../partitions/partition-manager.js';
+import type { TopicName } from './topic-names.js';
+
+export class TopicService {
+  constructor(
+    private readonly registry: TopicRegistry,
+    private readonly partitions: PartitionManager,
+    private readonly options: { allowAutoTopicCreation: boolean; defaultNumPartitions: number },
+  ) {}
+
+  /**
+   * The topic, created with the default partition count when missing and auto-creation is on
+   * (both the broker's setting and the client's wish). Null when it does not exist.
+   */
+  async getOrAutoCreate(name: TopicName, clientAllows = true): Promise<TopicMetadata | null> {
+    const existing = this.registry.get(name.fullName);
+    if (existing || !this.options.allowAutoTopicCreation || !clientAllows) return existing ?? null;
+    try {
+      return await this.registry.create(name.fullName, this.options.defaultNumPartitions);
+    } catch (err) {
+      // Another request (or broker) created it first: use theirs.
+      if (err instanceof TopicExistsError) return this.registry.get(name.fullName) ?? null;
+      throw err;
+    }
+  }
+
+  async delete(topic: TopicMetadata): Promise<void> {
+    await this.registry.delete(topic.name);
+    await this.partitions.dropTopic(topic.name, topic.partitions);
+  }
+}

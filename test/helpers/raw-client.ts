@@ -1,0 +1,122 @@
+/**
+ * A protocol-level Kafka client for tests: sends frames it builds (well-formed with Koppa's codec,
+ * or deliberately broken) over a real socket and reads whatever comes back.
+ */
+import { connect, type Socket } from 'node:net';
+import { apis, Reader, Writer, type RequestTypes, type ResponseTypes } from '../../plugins/kafka/protocol/index.js';
+import { encodeRequestHeader } from '../../plugins/kafka/protocol/generated/request-header.js';
+
+export function encodeRequestFrame<K extends keyof RequestTypes>(
+  apiKey: K,
+  version: number,
+  correlationId: number,
+  body: RequestTypes[K],
+  clientId = 'raw-test-client',
+): Buffer {
+  const w = new Writer();
+  encodeRequestHeader(w, apis[apiKey].requestHeaderVersion(version), {
+    requestApiKey: apiKey,
+    requestApiVersion: version,
+    correlationId,
+    clientId,
+  });
+  (apis[apiKey].encodeRequest as (w: Writer, v: number, m: RequestTypes[K]) => void)(w, version, body);
+  const payload = Buffer.concat(w.finish());
+  const size = Buffer.alloc(4);
+  size.writeInt32BE(payload.length);
+  return Buffer.concat([size, payload]);
+}
+
+/** Decodes a response frame (without its size prefix). */
+export function decodeResponseFrame<K extends keyof ResponseTypes>(apiKey: K, version: number, frame: Buffer): { correlationId: number; body: ResponseTypes[K] } {
+  const r = new Reader(frame);
+  const correlationId = r.int32();
+  if (apis[apiKey].responseHeaderVersion(version) >= 1) r.skipTaggedFields();
+  return { correlationId, body: apis[apiKey].decodeResponse(r, version) as ResponseTypes[K] };
+}
+
+export class RawConnection {
+  private buffered = Buffer.alloc(0);
+  private waiters: (() => void)[] = [];
+  closed = false;
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buffered = Buffer.concat([this.buffered, chunk]);
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static open(port: number): Promise<RawConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => resolve(new RawConnection(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  write(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  /** The next response frame, or null if the broker closed the connection first. */
+  async readFrame(timeoutMs = 5000): Promise<Buffer | null> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.buffered.length >= 4) {
+        const size = this.buffered.readInt32BE(0);
+        if (this.buffered.length >= 4 + size) {
+          const frame = this.buffered.subarray(4, 4 + size);
+          this.buffered = this.buffered.subarray(4 + size);
+          return frame;
+        }
+      }
+      if (this.closed) return null;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new Error('timed out waiting for a response frame');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remaining);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Resolves true when the broker closes the connection within the time limit. */
+  async waitClosed(timeoutMs = 5000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 50);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.closed;
+  }
+
+  async request<K extends keyof RequestTypes & keyof ResponseTypes>(apiKey: K, version: number, body: RequestTypes[K], correlationId = 1) {
+    this.write(encodeRequestFrame(apiKey, version, correlationId, body));
+    const frame = await this.readFrame();
+    if (!frame) throw new Error('connection closed instead of a response');
+    return decodeResponseFrame(apiKey, version, frame);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
