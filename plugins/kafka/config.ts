@@ -1,6 +1,14 @@
 /** The Kafka handler's settings, with KoP's key names where KoP has the setting. */
 import { z } from 'zod';
-import { bool, ConfigError, int, list, parseConfig, str, type RawConfig } from '../../src/api/index.js';
+import {
+  bool,
+  ConfigError,
+  int,
+  list,
+  parseConfig,
+  str,
+  type RawConfig,
+} from '../../src/api/index.js';
 
 const schema = z.object({
   /** Where to listen: `PLAINTEXT://host:port[,...]` (KoP). Defaults to the host's `listen` flag. */
@@ -30,7 +38,10 @@ export interface Listener {
   port: number;
 }
 
-export type KafkaConfig = Omit<z.infer<typeof schema>, 'kafkaListeners' | 'kafkaAdvertisedListeners'> & {
+export type KafkaConfig = Omit<
+  z.infer<typeof schema>,
+  'kafkaListeners' | 'kafkaAdvertisedListeners'
+> & {
   listeners: Listener[];
   advertisedListeners: Listener[];
 };
@@ -40,12 +51,16 @@ const DEFAULT_LISTEN = '127.0.0.1:9092';
 export function parseKafkaConfig(raw: RawConfig): KafkaConfig {
   const parsed = parseConfig(schema, raw);
   const listenFlag = typeof raw.listen === 'string' ? raw.listen : DEFAULT_LISTEN;
-  const listenerSpecs = parsed.kafkaListeners.length > 0 ? parsed.kafkaListeners : [`PLAINTEXT://${listenFlag}`];
+  const listenerSpecs =
+    parsed.kafkaListeners.length > 0 ? parsed.kafkaListeners : [`PLAINTEXT://${listenFlag}`];
   const listeners = listenerSpecs.map(parseListener);
   const advertisedListeners =
     parsed.kafkaAdvertisedListeners.length > 0
       ? parsed.kafkaAdvertisedListeners.map(parseListener)
-      : listeners.map((l) => ({ ...l, host: l.host === '0.0.0.0' || l.host === '' ? '127.0.0.1' : l.host }));
+      : listeners.map((l) => ({
+          ...l,
+          host: l.host === '0.0.0.0' || l.host === '' ? '127.0.0.1' : l.host,
+        }));
   const { kafkaListeners: _l, kafkaAdvertisedListeners: _a, ...rest } = parsed;
   return { ...rest, listeners, advertisedListeners };
 }

@@ -28,7 +28,11 @@ export class KafkaProtocolHandler implements ProtocolHandler {
 
   async initialize(host: HostContext): Promise<void> {
     const config = parseKafkaConfig(host.rawConfig);
-    const partitions = new PartitionManager(host.messageStore, host.topics, host.logger.child({ component: 'partitions' }));
+    const partitions = new PartitionManager(
+      host.messageStore,
+      host.topics,
+      host.logger.child({ component: 'partitions' }),
+    );
     const broker: KafkaBrokerContext = {
       host,
       config,
@@ -42,7 +46,8 @@ export class KafkaProtocolHandler implements ProtocolHandler {
     const topicService = new TopicService(host.topics, partitions, config);
     const handlers = new Map<number, ApiHandler>();
     // Each handler is typed by its own api key; the table holds them all.
-    const add = <K extends ApiKeyNumber>(h: ApiHandler<K>) => handlers.set(h.apiKey, h as unknown as ApiHandler);
+    const add = <K extends ApiKeyNumber>(h: ApiHandler<K>) =>
+      handlers.set(h.apiKey, h as unknown as ApiHandler);
     add(apiVersionsHandler(handlers));
     add(metadataHandler(broker, topicService));
     add(produceHandler(broker, partitions));
@@ -69,7 +74,8 @@ export class KafkaProtocolHandler implements ProtocolHandler {
   }
 
   async start(): Promise<ListenerInfo[]> {
-    if (!this.server || !this.broker) throw new Error('kafka protocol handler started before initialize');
+    if (!this.server || !this.broker)
+      throw new Error('kafka protocol handler started before initialize');
     const bound = await this.server.listen(this.broker.config.listeners);
     // A listener on port 0 got its port from the OS; advertise that one.
     this.broker.config.advertisedListeners.forEach((advertised, i) => {

@@ -10,7 +10,16 @@ export type {
 } from '../host/protocol-handler.js';
 export type { RawConfig } from '../config/sources.js';
 export type { HostConfig } from '../config/host-config.js';
-export { ConfigError, bool, int, list, oneOf, optionalStr, parseConfig, str } from '../config/fields.js';
+export {
+  ConfigError,
+  bool,
+  int,
+  list,
+  oneOf,
+  optionalStr,
+  parseConfig,
+  str,
+} from '../config/fields.js';
 export type { Logger } from '../logging/logger.js';
 export * from '../metadata/types.js';
 export * from '../storage/types.js';

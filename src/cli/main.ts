@@ -51,15 +51,21 @@ export async function main(argv: string[]): Promise<void> {
     };
     broker = await BrokerService.start(raw);
   } catch (err) {
-    console.error(err instanceof ConfigError ? err.message : `koppa failed to start: ${(err as Error).stack}`);
+    console.error(
+      err instanceof ConfigError ? err.message : `koppa failed to start: ${(err as Error).stack}`,
+    );
     process.exitCode = 1;
     return;
   }
 
   for (const l of broker.listeners) {
-    console.log(`koppa broker ${broker.config.brokerId}: ${l.name} listening on ${l.host}:${l.port}`);
+    console.log(
+      `koppa broker ${broker.config.brokerId}: ${l.name} listening on ${l.host}:${l.port}`,
+    );
   }
-  console.log(`koppa broker ${broker.config.brokerId}: data in ${broker.config.dataDir}, metadata ${broker.config.metadataStoreUrl}`);
+  console.log(
+    `koppa broker ${broker.config.brokerId}: data in ${broker.config.dataDir}, metadata ${broker.config.metadataStoreUrl}`,
+  );
 
   let signals = 0;
   const shutdown = (signal: string) => {

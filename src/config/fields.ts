@@ -6,20 +6,28 @@ import { z } from 'zod';
 
 const fromString = (value: unknown): unknown => (typeof value === 'string' ? value.trim() : value);
 
-export function int(defaultValue: number, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER) {
-  return z.preprocess(
-    (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v),
-    z.number().int().min(min).max(max),
-  ).default(defaultValue);
+export function int(
+  defaultValue: number,
+  min = Number.MIN_SAFE_INTEGER,
+  max = Number.MAX_SAFE_INTEGER,
+) {
+  return z
+    .preprocess(
+      (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v),
+      z.number().int().min(min).max(max),
+    )
+    .default(defaultValue);
 }
 
 export function bool(defaultValue: boolean) {
-  return z.preprocess((v) => {
-    const s = fromString(v);
-    if (s === 'true') return true;
-    if (s === 'false') return false;
-    return s;
-  }, z.boolean()).default(defaultValue);
+  return z
+    .preprocess((v) => {
+      const s = fromString(v);
+      if (s === 'true') return true;
+      if (s === 'false') return false;
+      return s;
+    }, z.boolean())
+    .default(defaultValue);
 }
 
 export function str(defaultValue: string) {
@@ -27,24 +35,32 @@ export function str(defaultValue: string) {
 }
 
 export function optionalStr() {
-  return z.preprocess((v) => (fromString(v) === '' ? undefined : fromString(v)), z.string().optional());
+  return z.preprocess(
+    (v) => (fromString(v) === '' ? undefined : fromString(v)),
+    z.string().optional(),
+  );
 }
 
 /** A comma-separated list (or a JSON array). */
 export function list(defaultValue: string[]) {
-  return z.preprocess(
-    (v) =>
-      typeof v === 'string'
-        ? v
-            .split(',')
-            .map((s) => s.trim())
-            .filter((s) => s !== '')
-        : v,
-    z.array(z.string()),
-  ).default(defaultValue);
+  return z
+    .preprocess(
+      (v) =>
+        typeof v === 'string'
+          ? v
+              .split(',')
+              .map((s) => s.trim())
+              .filter((s) => s !== '')
+          : v,
+      z.array(z.string()),
+    )
+    .default(defaultValue);
 }
 
-export function oneOf<const T extends readonly [string, ...string[]]>(values: T, defaultValue: T[number]) {
+export function oneOf<const T extends readonly [string, ...string[]]>(
+  values: T,
+  defaultValue: T[number],
+) {
   return z.preprocess(fromString, z.enum(values)).default(defaultValue as never);
 }
 
@@ -56,7 +72,10 @@ export class ConfigError extends Error {
 }
 
 /** Validates the keys `schema` knows in `raw`; other keys belong to other components. */
-export function parseConfig<S extends z.ZodObject>(schema: S, raw: Record<string, unknown>): z.infer<S> {
+export function parseConfig<S extends z.ZodObject>(
+  schema: S,
+  raw: Record<string, unknown>,
+): z.infer<S> {
   const result = schema.safeParse(raw);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);

@@ -36,13 +36,24 @@ export class BrokerService {
     readonly topics: TopicRegistry,
   ) {}
 
-  static async start(rawConfig: RawConfig, options: BrokerServiceOptions = {}): Promise<BrokerService> {
+  static async start(
+    rawConfig: RawConfig,
+    options: BrokerServiceOptions = {},
+  ): Promise<BrokerService> {
     const config = parseHostConfig(rawConfig);
-    const logger = options.logger ?? createLogger({ level: config.logLevel, brokerId: config.brokerId });
+    const logger =
+      options.logger ?? createLogger({ level: config.logLevel, brokerId: config.brokerId });
     const metadataStore = openMetadataStore(config.metadataStoreUrl, options.metadataTrees);
     const messageStore = createMessageStore(config, logger.child({ component: 'storage' }));
     const topics = new TopicRegistry(metadataStore, logger.child({ component: 'topics' }));
-    const service = new BrokerService(config, logger, rawConfig, metadataStore, messageStore, topics);
+    const service = new BrokerService(
+      config,
+      logger,
+      rawConfig,
+      metadataStore,
+      messageStore,
+      topics,
+    );
     try {
       await service.startHandlers();
     } catch (err) {
@@ -59,7 +70,10 @@ export class BrokerService {
   private async startHandlers(): Promise<void> {
     const { config, logger } = this;
     await this.topics.start();
-    this.handlers = await loadProtocolHandlers(config.messagingProtocols, config.protocolHandlerDirectory);
+    this.handlers = await loadProtocolHandlers(
+      config.messagingProtocols,
+      config.protocolHandlerDirectory,
+    );
     const context: HostContext = {
       brokerId: config.brokerId,
       clusterName: config.clusterName,
@@ -72,13 +86,18 @@ export class BrokerService {
       isShuttingDown: () => this.shuttingDown,
     };
     for (const { handler } of this.handlers) {
-      await handler.initialize({ ...context, logger: logger.child({ protocol: handler.protocolName }) });
+      await handler.initialize({
+        ...context,
+        logger: logger.child({ protocol: handler.protocolName }),
+      });
     }
     for (const { handler } of this.handlers) {
       this.listeners.push(...(await handler.start()));
     }
     this.retentionTimer = setInterval(() => {
-      this.messageStore.enforceRetention().catch((err: unknown) => logger.error({ err }, 'retention failed'));
+      this.messageStore
+        .enforceRetention()
+        .catch((err: unknown) => logger.error({ err }, 'retention failed'));
     }, config.logRetentionCheckIntervalMs);
     this.retentionTimer.unref();
     logger.info({ listeners: this.listeners }, 'broker started');
@@ -97,12 +116,19 @@ export class BrokerService {
       try {
         await handler.stop();
       } catch (err) {
-        this.logger.error({ err, protocol: handler.protocolName }, 'protocol handler failed to stop');
+        this.logger.error(
+          { err, protocol: handler.protocolName },
+          'protocol handler failed to stop',
+        );
       }
     }
     this.topics.stop();
-    await this.messageStore.close().catch((err: unknown) => this.logger.error({ err }, 'message store failed to close'));
-    await this.metadataStore.close().catch((err: unknown) => this.logger.error({ err }, 'metadata store failed to close'));
+    await this.messageStore
+      .close()
+      .catch((err: unknown) => this.logger.error({ err }, 'message store failed to close'));
+    await this.metadataStore
+      .close()
+      .catch((err: unknown) => this.logger.error({ err }, 'metadata store failed to close'));
     this.logger.info('broker stopped');
   }
 }

@@ -1,7 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { ProtocolHandler, ProtocolHandlerFactory, ProtocolHandlerManifest } from './protocol-handler.js';
+import type {
+  ProtocolHandler,
+  ProtocolHandlerFactory,
+  ProtocolHandlerManifest,
+} from './protocol-handler.js';
 
 export const MANIFEST_FILE = 'protocol-handler.json';
 
@@ -24,7 +28,9 @@ export async function discoverProtocolHandlers(
   try {
     entries = await readdir(root, { withFileTypes: true });
   } catch (err) {
-    throw new Error(`protocolHandlerDirectory ${root} cannot be read: ${(err as Error).message}`);
+    throw new Error(`protocolHandlerDirectory ${root} cannot be read: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   for (const entry of entries) {
     if (!entry.isDirectory()) continue;
@@ -37,7 +43,9 @@ export async function discoverProtocolHandlers(
     }
     const manifest = parseManifest(text, folder);
     if (found.has(manifest.name)) {
-      throw new Error(`two protocol handlers are named ${manifest.name}: ${found.get(manifest.name)?.directory} and ${folder}`);
+      throw new Error(
+        `two protocol handlers are named ${manifest.name}: ${found.get(manifest.name)?.directory} and ${folder}`,
+      );
     }
     found.set(manifest.name, { manifest, directory: folder });
   }
@@ -45,7 +53,10 @@ export async function discoverProtocolHandlers(
 }
 
 /** Loads the handlers `names` asks for, in that order; an unknown name is an error. */
-export async function loadProtocolHandlers(names: string[], directory: string): Promise<LoadedHandler[]> {
+export async function loadProtocolHandlers(
+  names: string[],
+  directory: string,
+): Promise<LoadedHandler[]> {
   const available = await discoverProtocolHandlers(directory);
   const loaded: LoadedHandler[] = [];
   for (const name of names) {
@@ -54,15 +65,21 @@ export async function loadProtocolHandlers(names: string[], directory: string): 
       const known = [...available.keys()].join(', ') || 'none';
       throw new Error(`no protocol handler named ${name} in ${directory} (found: ${known})`);
     }
-    const module = (await import(pathToFileURL(join(found.directory, found.manifest.entry)).href)) as {
+    const module = (await import(
+      pathToFileURL(join(found.directory, found.manifest.entry)).href
+    )) as {
       default?: ProtocolHandlerFactory;
     };
     if (typeof module.default !== 'function') {
-      throw new Error(`protocol handler ${name}: ${found.manifest.entry} has no default export factory`);
+      throw new Error(
+        `protocol handler ${name}: ${found.manifest.entry} has no default export factory`,
+      );
     }
     const handler = module.default();
     if (handler.protocolName !== name) {
-      throw new Error(`protocol handler in ${found.directory} calls itself ${handler.protocolName}, manifest says ${name}`);
+      throw new Error(
+        `protocol handler in ${found.directory} calls itself ${handler.protocolName}, manifest says ${name}`,
+      );
     }
     loaded.push({ ...found, handler });
   }
@@ -74,7 +91,9 @@ function parseManifest(text: string, folder: string): ProtocolHandlerManifest {
   try {
     value = JSON.parse(text) as Partial<ProtocolHandlerManifest>;
   } catch (err) {
-    throw new Error(`${join(folder, MANIFEST_FILE)} is not valid JSON: ${(err as Error).message}`);
+    throw new Error(`${join(folder, MANIFEST_FILE)} is not valid JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   if (typeof value.name !== 'string' || typeof value.entry !== 'string') {
     throw new Error(`${join(folder, MANIFEST_FILE)} must name "name" and "entry"`);

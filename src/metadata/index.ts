@@ -8,7 +8,10 @@ export { MemoryMetadataStore, MemoryMetadataTree } from './memory-store.js';
  * Opens the store a `metadataStoreUrl` names: `memory:` or `file:PATH`. `zk:` comes with the
  * cluster. Brokers in one process that name the same url share one tree.
  */
-export function openMetadataStore(url: string, trees = new Map<string, MemoryMetadataTree>()): MetadataStore {
+export function openMetadataStore(
+  url: string,
+  trees = new Map<string, MemoryMetadataTree>(),
+): MetadataStore {
   let tree = trees.get(url);
   if (!tree) {
     if (url === 'memory:') tree = new MemoryMetadataTree();

@@ -74,7 +74,11 @@ export class MemoryMetadataTree {
     const prefix = path === '/' ? '/' : `${path}/`;
     const names: string[] = [];
     for (const key of this.nodes.keys()) {
-      if (key.startsWith(prefix) && key.length > prefix.length && !key.includes('/', prefix.length)) {
+      if (
+        key.startsWith(prefix) &&
+        key.length > prefix.length &&
+        !key.includes('/', prefix.length)
+      ) {
         names.push(key.slice(prefix.length));
       }
     }
@@ -105,7 +109,9 @@ export class MemoryMetadataTree {
       entries = JSON.parse(readFileSync(path, 'utf8')) as SnapshotEntry[];
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new Error(`cannot read metadata snapshot ${path}: ${(err as Error).message}`);
+      throw new Error(`cannot read metadata snapshot ${path}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     for (const e of entries) {
       this.nodes.set(e.path, {
@@ -229,7 +235,11 @@ export class MemoryMetadataStore implements MetadataStore {
     for (const part of parts) {
       current += `/${part}`;
       if (!this.tree.has(current)) {
-        this.tree.set(current, { value: Buffer.alloc(0), version: 0, createdAt: now, modifiedAt: now }, true);
+        this.tree.set(
+          current,
+          { value: Buffer.alloc(0), version: 0, createdAt: now, modifiedAt: now },
+          true,
+        );
       }
     }
   }

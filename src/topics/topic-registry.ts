@@ -72,7 +72,11 @@ export class TopicRegistry {
     return [...this.topics.values()];
   }
 
-  async create(name: string, partitions: number, configs: Record<string, string> = {}): Promise<TopicMetadata> {
+  async create(
+    name: string,
+    partitions: number,
+    configs: Record<string, string> = {},
+  ): Promise<TopicMetadata> {
     const stored: StoredTopic = {
       id: randomBytes(16).toString('hex'),
       partitions,
@@ -124,7 +128,9 @@ export class TopicRegistry {
     if (!n.path.startsWith(`${TOPICS_ROOT}/`) || n.path.split('/').length !== 7) return;
     if (n.type === 'deleted') this.forget(nameOf(n.path));
     else if (n.type === 'created' || n.type === 'modified') {
-      this.refresh(n.path).catch((err: unknown) => this.logger.warn({ err, path: n.path }, 'topic refresh failed'));
+      this.refresh(n.path).catch((err: unknown) =>
+        this.logger.warn({ err, path: n.path }, 'topic refresh failed'),
+      );
     }
   }
 
@@ -181,6 +187,7 @@ function encode(stored: StoredTopic): Buffer {
 
 function decode(value: Buffer): StoredTopic {
   const parsed = JSON.parse(value.toString('utf8')) as StoredTopic;
-  if (typeof parsed.id !== 'string' || !Number.isInteger(parsed.partitions)) throw new Error('bad topic metadata');
+  if (typeof parsed.id !== 'string' || !Number.isInteger(parsed.partitions))
+    throw new Error('bad topic metadata');
   return parsed;
 }

@@ -15,7 +15,9 @@ describe('idempotent producer across cut connections', () => {
   beforeAll(async () => {
     proxy = new TcpProxy();
     const proxyPort = await proxy.listen();
-    broker = await startTestBroker({ kafkaAdvertisedListeners: `PLAINTEXT://127.0.0.1:${proxyPort}` });
+    broker = await startTestBroker({
+      kafkaAdvertisedListeners: `PLAINTEXT://127.0.0.1:${proxyPort}`,
+    });
     proxy.targetPort = broker.port;
   });
   afterAll(async () => {
@@ -27,7 +29,12 @@ describe('idempotent producer across cut connections', () => {
     const topic = 'idempotent';
     const count = 60_000;
     await run('kcat', ['-P', '-b', `127.0.0.1:${proxy.port}`, '-t', 'warmup'], { input: 'x\n' });
-    const producer = spawn(PYTHON, [`${PY_CLIENTS}/confluent_idempotent_producer.py`, `127.0.0.1:${proxy.port}`, topic, String(count)]);
+    const producer = spawn(PYTHON, [
+      `${PY_CLIENTS}/confluent_idempotent_producer.py`,
+      `127.0.0.1:${proxy.port}`,
+      topic,
+      String(count),
+    ]);
     let out = '';
     producer.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => producer.once('exit', resolve));
@@ -47,9 +54,13 @@ describe('idempotent producer across cut connections', () => {
     const report = JSON.parse(out) as { delivered: number; errors: string[]; undelivered: number };
     expect(report).toEqual({ delivered: count, errors: [], undelivered: 0 });
 
-    const { stdout } = await run('kcat', ['-C', '-b', broker.bootstrap, '-t', topic, '-p', '0', '-o', 'beginning', '-e', '-f', '%s\n'], {
-      timeoutMs: 120_000,
-    });
+    const { stdout } = await run(
+      'kcat',
+      ['-C', '-b', broker.bootstrap, '-t', topic, '-p', '0', '-o', 'beginning', '-e', '-f', '%s\n'],
+      {
+        timeoutMs: 120_000,
+      },
+    );
     const values = stdout.trim().split('\n');
     expect(values.length).toBe(count);
     expect(values.every((v, i) => v === `seq-${i}`)).toBe(true);

@@ -9,7 +9,11 @@ describe('kafkajs against one broker', () => {
 
   beforeAll(async () => {
     broker = await startTestBroker();
-    kafka = new Kafka({ brokers: [broker.bootstrap], clientId: 'koppa-kafkajs-test', logLevel: logLevel.NOTHING });
+    kafka = new Kafka({
+      brokers: [broker.bootstrap],
+      clientId: 'koppa-kafkajs-test',
+      logLevel: logLevel.NOTHING,
+    });
   });
   afterAll(async () => {
     await broker.stop();
@@ -19,8 +23,12 @@ describe('kafkajs against one broker', () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      expect(await admin.createTopics({ topics: [{ topic: 'kjs-admin', numPartitions: 3 }] })).toBe(true);
-      expect(await admin.createTopics({ topics: [{ topic: 'kjs-admin', numPartitions: 3 }] })).toBe(false);
+      expect(await admin.createTopics({ topics: [{ topic: 'kjs-admin', numPartitions: 3 }] })).toBe(
+        true,
+      );
+      expect(await admin.createTopics({ topics: [{ topic: 'kjs-admin', numPartitions: 3 }] })).toBe(
+        false,
+      );
       const metadata = await admin.fetchTopicMetadata({ topics: ['kjs-admin'] });
       expect(metadata.topics[0].partitions.map((p) => p.partitionId).sort()).toEqual([0, 1, 2]);
       await admin.createPartitions({ topicPartitions: [{ topic: 'kjs-admin', count: 5 }] });
@@ -55,7 +63,12 @@ describe('kafkajs against one broker', () => {
       }));
       const offsets: string[] = [];
       for (let i = 0; i < sent.length; i += 50) {
-        const result = await producer.send({ topic, acks: -1, compression, messages: sent.slice(i, i + 50) });
+        const result = await producer.send({
+          topic,
+          acks: -1,
+          compression,
+          messages: sent.slice(i, i + 50),
+        });
         offsets.push(result[0].baseOffset ?? '');
       }
       await producer.disconnect();
@@ -63,8 +76,20 @@ describe('kafkajs against one broker', () => {
 
       const read = await readPartitionWithKafkajs(broker.bootstrap, topic, 0, sent.length);
       expect(read.map((m) => m.offset)).toEqual(sent.map((_, i) => i));
-      expect(read.map((m) => ({ key: m.key, value: m.value, timestamp: String(m.timestamp), headers: m.headers }))).toEqual(
-        sent.map((m) => ({ key: m.key, value: m.value, timestamp: m.timestamp, headers: m.headers })),
+      expect(
+        read.map((m) => ({
+          key: m.key,
+          value: m.value,
+          timestamp: String(m.timestamp),
+          headers: m.headers,
+        })),
+      ).toEqual(
+        sent.map((m) => ({
+          key: m.key,
+          value: m.value,
+          timestamp: m.timestamp,
+          headers: m.headers,
+        })),
       );
     });
   }
@@ -79,9 +104,15 @@ describe('kafkajs against one broker', () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      expect(await admin.fetchTopicOffsets(topic)).toEqual([{ partition: 0, offset: '2', high: '2', low: '0' }]);
-      expect(await admin.fetchTopicOffsetsByTimestamp(topic, 1500)).toEqual([{ partition: 0, offset: '1' }]);
-      expect(await admin.fetchTopicOffsetsByTimestamp(topic, 5000)).toEqual([{ partition: 0, offset: '2' }]);
+      expect(await admin.fetchTopicOffsets(topic)).toEqual([
+        { partition: 0, offset: '2', high: '2', low: '0' },
+      ]);
+      expect(await admin.fetchTopicOffsetsByTimestamp(topic, 1500)).toEqual([
+        { partition: 0, offset: '1' },
+      ]);
+      expect(await admin.fetchTopicOffsetsByTimestamp(topic, 5000)).toEqual([
+        { partition: 0, offset: '2' },
+      ]);
     } finally {
       await admin.disconnect();
     }

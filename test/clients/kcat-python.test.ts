@@ -22,22 +22,67 @@ describe('kcat (librdkafka) and kafka-python against one broker', () => {
 
   const pyConsume = async (topic: string, count: number) =>
     jsonLines<Consumed>(
-      (await run(PYTHON, [`${PY_CLIENTS}/kafka_python_client.py`, 'consume', broker.bootstrap, topic, '0', String(count)])).stdout,
+      (
+        await run(PYTHON, [
+          `${PY_CLIENTS}/kafka_python_client.py`,
+          'consume',
+          broker.bootstrap,
+          topic,
+          '0',
+          String(count),
+        ])
+      ).stdout,
     );
 
   for (const codec of ['none', 'gzip', 'snappy', 'lz4', 'zstd']) {
     it(`kcat produces ${codec} batches with keys and headers and reads them back; kafka-python agrees`, async () => {
       const topic = `kcat-${codec}`;
       const count = 500;
-      const lines = Array.from({ length: count }, (_, i) => `key-${i}:${codec}-value-${i}-${'y'.repeat(i % 40)}`).join('\n');
+      const lines = Array.from(
+        { length: count },
+        (_, i) => `key-${i}:${codec}-value-${i}-${'y'.repeat(i % 40)}`,
+      ).join('\n');
       const before = Date.now();
-      await run('kcat', ['-P', '-b', broker.bootstrap, '-t', topic, '-K:', '-H', 'origin=kcat', '-z', codec, '-X', 'linger.ms=20'], {
-        input: `${lines}\n`,
-      });
+      await run(
+        'kcat',
+        [
+          '-P',
+          '-b',
+          broker.bootstrap,
+          '-t',
+          topic,
+          '-K:',
+          '-H',
+          'origin=kcat',
+          '-z',
+          codec,
+          '-X',
+          'linger.ms=20',
+        ],
+        {
+          input: `${lines}\n`,
+        },
+      );
       const after = Date.now();
 
-      const { stdout } = await run('kcat', ['-C', '-b', broker.bootstrap, '-t', topic, '-p', '0', '-o', 'beginning', '-e', '-f', '%o\t%k\t%s\t%T\t%h\n']);
-      const rows = stdout.trim().split('\n').map((l) => l.split('\t'));
+      const { stdout } = await run('kcat', [
+        '-C',
+        '-b',
+        broker.bootstrap,
+        '-t',
+        topic,
+        '-p',
+        '0',
+        '-o',
+        'beginning',
+        '-e',
+        '-f',
+        '%o\t%k\t%s\t%T\t%h\n',
+      ]);
+      const rows = stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split('\t'));
       expect(rows.map((r) => Number(r[0]))).toEqual(Array.from({ length: count }, (_, i) => i));
       expect(rows.map((r) => `${r[1]}:${r[2]}`)).toEqual(lines.split('\n'));
       expect(new Set(rows.map((r) => r[4]))).toEqual(new Set(['origin=kcat']));
@@ -58,7 +103,16 @@ describe('kcat (librdkafka) and kafka-python against one broker', () => {
     const count = 300;
     const base = 1_700_000_000_000;
     const acks = jsonLines<{ partition: number; offset: number }>(
-      (await run(PYTHON, [`${PY_CLIENTS}/kafka_python_client.py`, 'produce', broker.bootstrap, topic, String(count), String(base)])).stdout,
+      (
+        await run(PYTHON, [
+          `${PY_CLIENTS}/kafka_python_client.py`,
+          'produce',
+          broker.bootstrap,
+          topic,
+          String(count),
+          String(base),
+        ])
+      ).stdout,
     );
     expect(acks.map((a) => a.offset)).toEqual(Array.from({ length: count }, (_, i) => i));
 
@@ -73,7 +127,20 @@ describe('kcat (librdkafka) and kafka-python against one broker', () => {
       })),
     );
 
-    const { stdout } = await run('kcat', ['-C', '-b', broker.bootstrap, '-t', topic, '-o', 'beginning', '-e', '-f', '%T %s\n']);
-    expect(stdout.trim().split('\n')).toEqual(Array.from({ length: count }, (_, i) => `${base + i} value-${i}`));
+    const { stdout } = await run('kcat', [
+      '-C',
+      '-b',
+      broker.bootstrap,
+      '-t',
+      topic,
+      '-o',
+      'beginning',
+      '-e',
+      '-f',
+      '%T %s\n',
+    ]);
+    expect(stdout.trim().split('\n')).toEqual(
+      Array.from({ length: count }, (_, i) => `${base + i} value-${i}`),
+    );
   });
 });

@@ -18,7 +18,11 @@ describe('@platformatic/kafka against one broker', () => {
 
   it('produces and reads back every message with keys, headers and timestamps', async () => {
     const topic = 'platformatic-roundtrip';
-    const base = { clientId: 'koppa-platformatic-test', bootstrapBrokers: [broker.bootstrap], retries: 2 };
+    const base = {
+      clientId: 'koppa-platformatic-test',
+      bootstrapBrokers: [broker.bootstrap],
+      retries: 2,
+    };
     const admin = new Admin(base);
     await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1 });
     await admin.close();
@@ -41,7 +45,8 @@ describe('@platformatic/kafka against one broker', () => {
     const consumer = new Consumer({ ...base, groupId: 'unused-no-join' });
     const metadata = await consumer.metadata({ topics: [topic] });
     const topicId = metadata.topics.get(topic)!.id;
-    const read: { offset: bigint; key: string; value: string; timestamp: bigint; seq: string }[] = [];
+    const read: { offset: bigint; key: string; value: string; timestamp: bigint; seq: string }[] =
+      [];
     for (let attempt = 0; read.length < sent.length && attempt < 50; attempt++) {
       const response = await consumer.fetch({
         node: metadata.brokers.keys().next().value!,
@@ -49,7 +54,15 @@ describe('@platformatic/kafka against one broker', () => {
         topics: [
           {
             topicId,
-            partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: BigInt(read.length), lastFetchedEpoch: -1, partitionMaxBytes: 1 << 20 }],
+            partitions: [
+              {
+                partition: 0,
+                currentLeaderEpoch: -1,
+                fetchOffset: BigInt(read.length),
+                lastFetchedEpoch: -1,
+                partitionMaxBytes: 1 << 20,
+              },
+            ],
           },
         ],
       });
@@ -71,7 +84,13 @@ describe('@platformatic/kafka against one broker', () => {
     }
     await consumer.close();
     expect(read).toEqual(
-      sent.map((m, i) => ({ offset: BigInt(i), key: m.key, value: m.value, timestamp: m.timestamp, seq: String(i) })),
+      sent.map((m, i) => ({
+        offset: BigInt(i),
+        key: m.key,
+        value: m.value,
+        timestamp: m.timestamp,
+        seq: String(i),
+      })),
     );
   });
 });

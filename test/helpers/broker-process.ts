@@ -25,14 +25,21 @@ export class BrokerProcess {
 
   /** Starts the broker and resolves once it prints that it listens. */
   async start(timeoutMs = 20_000): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/broker-main.ts', ...this.args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, KOPPA_LOG_LEVEL: process.env.KOPPA_TEST_LOG_LEVEL ?? 'warn' },
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/helpers/broker-main.ts', ...this.args],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, KOPPA_LOG_LEVEL: process.env.KOPPA_TEST_LOG_LEVEL ?? 'warn' },
+      },
+    );
     this.child = child;
     await new Promise<void>((resolveStart, reject) => {
-      const timer = setTimeout(() => reject(new Error(`broker did not start:\n${this.output}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`broker did not start:\n${this.output}`)),
+        timeoutMs,
+      );
       const onData = (chunk: Buffer) => {
         this.output += chunk.toString();
         if (this.output.includes('listening on')) {
@@ -52,8 +59,11 @@ export class BrokerProcess {
   /** Sends a signal and waits for the process to end. */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000): Promise<number | null> {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
-    const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+    if (!child || child.exitCode !== null || child.signalCode !== null)
+      return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolveExit) =>
+      child.once('exit', (code) => resolveExit(code)),
+    );
     child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     const code = await exited;

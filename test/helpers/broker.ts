@@ -17,7 +17,10 @@ export interface TestBroker {
   stop(): Promise<void>;
 }
 
-export async function startTestBroker(overrides: RawConfig = {}, options: { dataDir?: string; logger?: Logger } = {}): Promise<TestBroker> {
+export async function startTestBroker(
+  overrides: RawConfig = {},
+  options: { dataDir?: string; logger?: Logger } = {},
+): Promise<TestBroker> {
   const { dataDir } = options;
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'koppa-test-')));
   const service = await BrokerService.start(

@@ -14,7 +14,14 @@ export interface ReadMessage {
 
 interface KafkajsBroker {
   fetch(request: unknown): Promise<{
-    responses: { partitions: { partition: number; errorCode: number; highWatermark: string; messages: RawMessage[] }[] }[];
+    responses: {
+      partitions: {
+        partition: number;
+        errorCode: number;
+        highWatermark: string;
+        messages: RawMessage[];
+      }[];
+    }[];
   }>;
 }
 interface RawMessage {
@@ -39,10 +46,18 @@ export async function readPartitionWithKafkajs(
   expectedCount: number,
   timeoutMs = 20_000,
 ): Promise<ReadMessage[]> {
-  const kafka = new Kafka({ brokers: [bootstrap], clientId: 'koppa-test-reader', logLevel: logLevel.NOTHING });
-  const createCluster = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
+  const kafka = new Kafka({
+    brokers: [bootstrap],
+    clientId: 'koppa-test-reader',
+    logLevel: logLevel.NOTHING,
+  });
+  const createCluster = Object.getOwnPropertySymbols(kafka).find(
+    (s) => s.description === 'private:Kafka:createCluster',
+  );
   if (!createCluster) throw new Error('kafkajs internals changed: no createCluster');
-  const cluster = (kafka as unknown as Record<symbol, (o: object) => KafkajsCluster>)[createCluster]({});
+  const cluster = (kafka as unknown as Record<symbol, (o: object) => KafkajsCluster>)[
+    createCluster
+  ]({});
   await cluster.connect();
   try {
     await cluster.addTargetTopic(topic);
@@ -55,7 +70,12 @@ export async function readPartitionWithKafkajs(
       const response = await broker.fetch({
         maxWaitTime: 200,
         minBytes: 1,
-        topics: [{ topic, partitions: [{ partition, fetchOffset: String(offset), maxBytes: 1024 * 1024 }] }],
+        topics: [
+          {
+            topic,
+            partitions: [{ partition, fetchOffset: String(offset), maxBytes: 1024 * 1024 }],
+          },
+        ],
       });
       const p = response.responses[0].partitions[0];
       if (p.errorCode !== 0) throw new Error(`fetch error ${p.errorCode}`);

@@ -11,7 +11,8 @@ export function captureLogs(level = 'info'): CapturedLogs {
   const records: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString().split('\n')) if (line) records.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n'))
+        if (line) records.push(JSON.parse(line) as Record<string, unknown>);
       callback();
     },
   });

@@ -10,14 +10,19 @@ export interface RunResult {
   stderr: string;
 }
 
-export function run(command: string, args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(
+  command: string,
+  args: string[],
+  options: { input?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = execFile(
       command,
       args,
       { timeout: options.timeoutMs ?? 60_000, maxBuffer: 256 * 1024 * 1024, killSignal: 'SIGKILL' },
       (err, stdout, stderr) => {
-        if (err) reject(new Error(`${command} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
+        if (err)
+          reject(new Error(`${command} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
         else resolvePromise({ stdout, stderr });
       },
     );

@@ -3,7 +3,13 @@
  * or deliberately broken) over a real socket and reads whatever comes back.
  */
 import { connect, type Socket } from 'node:net';
-import { apis, Reader, Writer, type RequestTypes, type ResponseTypes } from '../../plugins/kafka/protocol/index.js';
+import {
+  apis,
+  Reader,
+  Writer,
+  type RequestTypes,
+  type ResponseTypes,
+} from '../../plugins/kafka/protocol/index.js';
 import { encodeRequestHeader } from '../../plugins/kafka/protocol/generated/request-header.js';
 
 export function encodeRequestFrame<K extends keyof RequestTypes>(
@@ -20,7 +26,11 @@ export function encodeRequestFrame<K extends keyof RequestTypes>(
     correlationId,
     clientId,
   });
-  (apis[apiKey].encodeRequest as (w: Writer, v: number, m: RequestTypes[K]) => void)(w, version, body);
+  (apis[apiKey].encodeRequest as (w: Writer, v: number, m: RequestTypes[K]) => void)(
+    w,
+    version,
+    body,
+  );
   const payload = Buffer.concat(w.finish());
   const size = Buffer.alloc(4);
   size.writeInt32BE(payload.length);
@@ -28,7 +38,11 @@ export function encodeRequestFrame<K extends keyof RequestTypes>(
 }
 
 /** Decodes a response frame (without its size prefix). */
-export function decodeResponseFrame<K extends keyof ResponseTypes>(apiKey: K, version: number, frame: Buffer): { correlationId: number; body: ResponseTypes[K] } {
+export function decodeResponseFrame<K extends keyof ResponseTypes>(
+  apiKey: K,
+  version: number,
+  frame: Buffer,
+): { correlationId: number; body: ResponseTypes[K] } {
   const r = new Reader(frame);
   const correlationId = r.int32();
   if (apis[apiKey].responseHeaderVersion(version) >= 1) r.skipTaggedFields();
@@ -103,7 +117,12 @@ export class RawConnection {
     return this.closed;
   }
 
-  async request<K extends keyof RequestTypes & keyof ResponseTypes>(apiKey: K, version: number, body: RequestTypes[K], correlationId = 1) {
+  async request<K extends keyof RequestTypes & keyof ResponseTypes>(
+    apiKey: K,
+    version: number,
+    body: RequestTypes[K],
+    correlationId = 1,
+  ) {
     this.write(encodeRequestFrame(apiKey, version, correlationId, body));
     const frame = await this.readFrame();
     if (!frame) throw new Error('connection closed instead of a response');

@@ -89,7 +89,7 @@ export interface DecodedBatch {
 /** Decodes a run of whole batches; throws on bad framing (a partial batch at the end included). */
 export function decodeBatches(buf: Buffer): DecodedBatch[] {
   const out: DecodedBatch[] = [];
-  for (let pos = 0; pos < buf.length; ) {
+  for (let pos = 0; pos < buf.length;) {
     if (buf.length - pos < BATCH_HEADER_SIZE) throw new Error(`partial header at ${pos}`);
     const size = batchSizeAt(buf, pos);
     if (size < BATCH_HEADER_SIZE || pos + size > buf.length) {

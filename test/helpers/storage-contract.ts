@@ -13,7 +13,13 @@ import {
   type PartitionLog,
   type TopicPartition,
 } from '../../src/storage/types.js';
-import { DEFAULT_TIMESTAMP, decodeBatches, makeBatch, makeBatches, type DecodedBatch } from './storage-batches.js';
+import {
+  DEFAULT_TIMESTAMP,
+  decodeBatches,
+  makeBatch,
+  makeBatches,
+  type DecodedBatch,
+} from './storage-batches.js';
 
 export interface StoreHarness {
   /** A fresh, empty store. */
@@ -26,7 +32,11 @@ export interface StoreHarness {
 const TP: TopicPartition = { topic: 'persistent://public/default/orders', partition: 0 };
 
 /** Reads the whole log from `from` the way a consumer does, in fetches of `maxBytes`. */
-export async function readAll(log: PartitionLog, from = log.logStartOffset(), maxBytes = 64 * 1024): Promise<DecodedBatch[]> {
+export async function readAll(
+  log: PartitionLog,
+  from = log.logStartOffset(),
+  maxBytes = 64 * 1024,
+): Promise<DecodedBatch[]> {
   const batches: DecodedBatch[] = [];
   let offset = from;
   while (offset < log.logEndOffset()) {
@@ -95,7 +105,9 @@ export function describeMessageStoreContract(name: string, makeHarness: () => St
         expect(batch.crcOk).toBe(true);
         expect(batch.baseOffset).toBeLessThanOrEqual(offset);
         expect(batch.lastOffset).toBeGreaterThanOrEqual(offset);
-        const index = counts.findIndex((_, i) => counts.slice(0, i + 1).reduce((a, b) => a + b) > offset);
+        const index = counts.findIndex(
+          (_, i) => counts.slice(0, i + 1).reduce((a, b) => a + b) > offset,
+        );
         expect(batch.values[0]).toMatch(new RegExp(`^b${index}-0:`));
       }
     });
@@ -104,7 +116,11 @@ export function describeMessageStoreContract(name: string, makeHarness: () => St
       const log = await open();
       await log.append(makeBatch({ records: 2 }));
       const result = await log.append(
-        makeBatches([{ records: 3, tag: 'x' }, { records: 1, tag: 'y' }, { records: 4, tag: 'z' }]),
+        makeBatches([
+          { records: 3, tag: 'x' },
+          { records: 1, tag: 'y' },
+          { records: 4, tag: 'z' },
+        ]),
       );
       expect(result).toEqual({ baseOffset: 2, logEndOffset: 10, logStartOffset: 0 });
       const batches = decodeBatches((await log.read(2, 1 << 20, false)).records);
@@ -205,7 +221,9 @@ export function describeMessageStoreContract(name: string, makeHarness: () => St
       const expected: [number, number][] = [];
       for (let i = 0; i < 300; i++) {
         const records = 1 + (i % 7);
-        const r = await log.append(makeBatch({ records, valueBytes: 20 + ((i * 37) % 90), tag: `b${i}` }));
+        const r = await log.append(
+          makeBatch({ records, valueBytes: 20 + ((i * 37) % 90), tag: `b${i}` }),
+        );
         expected.push([r.baseOffset, r.logEndOffset - 1]);
       }
       const end = log.logEndOffset();
@@ -226,7 +244,9 @@ export function describeMessageStoreContract(name: string, makeHarness: () => St
       // Mostly rising max timestamps with some going back, as producers with skewed clocks send.
       const maxTimestamps = [100, 200, 150, 300, 300, 250, 400, 500, 450, 600, 700, 650, 800, 900];
       for (const ts of maxTimestamps) {
-        await log.append(makeBatch({ records: 2, baseTimestamp: ts - 1, timestamps: [ts - 1, ts] }));
+        await log.append(
+          makeBatch({ records: 2, baseTimestamp: ts - 1, timestamps: [ts - 1, ts] }),
+        );
       }
       for (let target = 0; target <= 1000; target += 25) {
         const index = maxTimestamps.findIndex((ts) => ts >= target);
@@ -336,7 +356,9 @@ export function describeMessageStoreContract(name: string, makeHarness: () => St
         expect(results[i].baseOffset).toBe(results[i - 1].logEndOffset);
       }
       const batches = await readAll(log, 0);
-      expect(batches.map((b) => b.values[0].split(':')[0])).toEqual(results.map((_, i) => `c${i}-0`));
+      expect(batches.map((b) => b.values[0].split(':')[0])).toEqual(
+        results.map((_, i) => `c${i}-0`),
+      );
     });
 
     it('opens one log object per partition, lists and deletes logs', async () => {
@@ -366,7 +388,9 @@ export function describeMessageStoreContract(name: string, makeHarness: () => St
     it('layers per-log config over the store defaults and validates it', async () => {
       const log = await open({ segmentBytes: 12345 });
       expect(log.config).toEqual({ ...DEFAULT_LOG_CONFIG, segmentBytes: 12345 });
-      await expect(open({ segmentBytes: 0 }, { topic: 'bad', partition: 0 })).rejects.toBeInstanceOf(RangeError);
+      await expect(
+        open({ segmentBytes: 0 }, { topic: 'bad', partition: 0 }),
+      ).rejects.toBeInstanceOf(RangeError);
     });
 
     it('rejects use after close', async () => {

@@ -24,7 +24,13 @@ describe('broker killed with SIGKILL during acks=all produce', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const args = () => ['standalone', '--data-dir', dir, '--kafka-listeners', `PLAINTEXT://127.0.0.1:${port}`];
+  const args = () => [
+    'standalone',
+    '--data-dir',
+    dir,
+    '--kafka-listeners',
+    `PLAINTEXT://127.0.0.1:${port}`,
+  ];
 
   it('keeps every acknowledged message and accepts new writes after restart', async () => {
     broker = new BrokerProcess(args());
@@ -69,9 +75,18 @@ describe('broker killed with SIGKILL during acks=all produce', () => {
 
     const after = kafka.producer();
     await after.connect();
-    const [meta] = await after.send({ topic: 'durable', acks: -1, messages: [{ value: 'after-restart' }] });
+    const [meta] = await after.send({
+      topic: 'durable',
+      acks: -1,
+      messages: [{ value: 'after-restart' }],
+    });
     await after.disconnect();
-    const end = await readPartitionWithKafkajs(`127.0.0.1:${port}`, 'durable', 0, Number(meta.baseOffset) + 1);
+    const end = await readPartitionWithKafkajs(
+      `127.0.0.1:${port}`,
+      'durable',
+      0,
+      Number(meta.baseOffset) + 1,
+    );
     expect(Number(meta.baseOffset)).toBeGreaterThanOrEqual(acked.length);
     expect(end.at(-1)).toMatchObject({ offset: Number(meta.baseOffset), value: 'after-restart' });
   }, 120_000);

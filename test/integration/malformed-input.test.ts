@@ -22,13 +22,21 @@ describe('malformed input', () => {
   beforeAll(async () => {
     logs = captureLogs('info');
     broker = await startTestBroker({}, { logger: logs.logger });
-    const kafka = new Kafka({ brokers: [broker.bootstrap], clientId: 'well-behaved', logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      brokers: [broker.bootstrap],
+      clientId: 'well-behaved',
+      logLevel: logLevel.NOTHING,
+    });
     producer = kafka.producer({ allowAutoTopicCreation: true });
     await producer.connect();
     // A well-behaved client producing throughout every bad-input case below.
     background = (async () => {
       for (let i = 0; i < 100_000 && !stopBackground; i++) {
-        const [meta] = await producer.send({ topic: 'well-behaved', acks: -1, messages: [{ value: `m${i}` }] });
+        const [meta] = await producer.send({
+          topic: 'well-behaved',
+          acks: -1,
+          messages: [{ value: `m${i}` }],
+        });
         acked.push(Number(meta.baseOffset));
         await new Promise((r) => setTimeout(r, 5));
       }
@@ -83,7 +91,10 @@ describe('malformed input', () => {
     conn.write(partial);
     conn.close();
     const again = await RawConnection.open(broker.port);
-    const { body } = await again.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 'raw', clientSoftwareVersion: '1' });
+    const { body } = await again.request(ApiKey.ApiVersions, 3, {
+      clientSoftwareName: 'raw',
+      clientSoftwareVersion: '1',
+    });
     expect(body.errorCode).toBe(ErrorCode.NONE);
     again.close();
   });
@@ -109,7 +120,10 @@ describe('malformed input', () => {
 
   it('answers an ApiVersions version it does not know with UNSUPPORTED_VERSION in a v0 body', async () => {
     const conn = await RawConnection.open(broker.port);
-    const request = encodeRequestFrame(ApiKey.ApiVersions, 3, 42, { clientSoftwareName: 'future', clientSoftwareVersion: '9' });
+    const request = encodeRequestFrame(ApiKey.ApiVersions, 3, 42, {
+      clientSoftwareName: 'future',
+      clientSoftwareVersion: '9',
+    });
     request.writeInt16BE(77, 6);
     conn.write(request);
     const response = await conn.readFrame();
@@ -117,7 +131,11 @@ describe('malformed input', () => {
     const { correlationId, body } = decodeResponseFrame(ApiKey.ApiVersions, 0, response!);
     expect(correlationId).toBe(42);
     expect(body.errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
-    expect(body.apiKeys.find((k) => k.apiKey === ApiKey.ApiVersions)).toEqual({ apiKey: 18, minVersion: 0, maxVersion: 4 });
+    expect(body.apiKeys.find((k) => k.apiKey === ApiKey.ApiVersions)).toEqual({
+      apiKey: 18,
+      minVersion: 0,
+      maxVersion: 4,
+    });
     conn.close();
   });
 
@@ -133,7 +151,9 @@ describe('malformed input', () => {
     const bad = buildBatch({ recordCount: 3 });
     bad.writeUInt8(bad.readUInt8(bad.length - 1) ^ 0xff, bad.length - 1);
     const corrupt = await produce(bad);
-    expect(corrupt.body.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.CORRUPT_MESSAGE);
+    expect(corrupt.body.responses[0].partitionResponses[0].errorCode).toBe(
+      ErrorCode.CORRUPT_MESSAGE,
+    );
     const old = await produce(buildBatch({ magic: 1, recordCount: 1 }));
     expect(old.body.responses[0].partitionResponses[0].errorCode).not.toBe(ErrorCode.NONE);
     conn.close();

@@ -33,7 +33,10 @@ export function apiVersionsHandler(
  * The answer to an ApiVersions version we do not serve: UNSUPPORTED_VERSION in the v0 body
  * (which every client can read, behind response header v0) listing what we do serve.
  */
-export function encodeApiVersionsFallback(correlationId: number, handlers: ReadonlyMap<number, ApiHandler>): Buffer[] {
+export function encodeApiVersionsFallback(
+  correlationId: number,
+  handlers: ReadonlyMap<number, ApiHandler>,
+): Buffer[] {
   const w = new Writer();
   encodeResponseHeader(w, ApiKey.ApiVersions, 0, correlationId);
   encodeApiVersionsResponse(w, 0, {

@@ -1,16 +1,27 @@
 /** CreatePartitions: raises a topic's partition count; never lowers it. */
 import type { KafkaBrokerContext } from '../broker-context.js';
-import { ApiKey, ErrorCode, type CreatePartitionsRequest, type CreatePartitionsResponse } from '../protocol/index.js';
+import {
+  ApiKey,
+  ErrorCode,
+  type CreatePartitionsRequest,
+  type CreatePartitionsResponse,
+} from '../protocol/index.js';
 import type { ApiHandler } from './api-handler.js';
 
 type Result = CreatePartitionsResponse['results'][number];
 
-export function createPartitionsHandler(broker: KafkaBrokerContext): ApiHandler<typeof ApiKey.CreatePartitions> {
+export function createPartitionsHandler(
+  broker: KafkaBrokerContext,
+): ApiHandler<typeof ApiKey.CreatePartitions> {
   async function grow(name: string, count: number, validateOnly: boolean): Promise<Result> {
     const parsed = broker.namer.parse(name);
     const topic = parsed ? broker.topics.get(parsed.fullName) : undefined;
     if (!parsed || !topic) {
-      return { name, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `no topic ${name}` };
+      return {
+        name,
+        errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        errorMessage: `no topic ${name}`,
+      };
     }
     if (count <= topic.partitions) {
       const errorMessage = `topic ${name} has ${topic.partitions} partitions; the new count must be larger`;
@@ -26,7 +37,8 @@ export function createPartitionsHandler(broker: KafkaBrokerContext): ApiHandler<
     maxVersion: 3,
     async handle(request: CreatePartitionsRequest): Promise<CreatePartitionsResponse> {
       const results: Result[] = [];
-      for (const t of request.topics) results.push(await grow(t.name, t.count, request.validateOnly));
+      for (const t of request.topics)
+        results.push(await grow(t.name, t.count, request.validateOnly));
       return { throttleTimeMs: 0, results };
     },
   };

@@ -1,25 +1,51 @@
 /** DeleteTopics: by name (v0-5) or by name or topic id (v6+). */
 import type { TopicMetadata } from '../../../src/api/index.js';
 import type { KafkaBrokerContext } from '../broker-context.js';
-import { ApiKey, ErrorCode, ZERO_UUID, type DeleteTopicsRequest, type DeleteTopicsResponse } from '../protocol/index.js';
+import {
+  ApiKey,
+  ErrorCode,
+  ZERO_UUID,
+  type DeleteTopicsRequest,
+  type DeleteTopicsResponse,
+} from '../protocol/index.js';
 import type { TopicService } from '../topics/topic-service.js';
 import type { ApiHandler } from './api-handler.js';
 
 type Result = DeleteTopicsResponse['responses'][number];
 
-export function deleteTopicsHandler(broker: KafkaBrokerContext, topicService: TopicService): ApiHandler<typeof ApiKey.DeleteTopics> {
+export function deleteTopicsHandler(
+  broker: KafkaBrokerContext,
+  topicService: TopicService,
+): ApiHandler<typeof ApiKey.DeleteTopics> {
   async function deleteOne(name: string | null, topicId: Buffer): Promise<Result> {
     let topic: TopicMetadata | undefined;
     if (name !== null) {
       const parsed = broker.namer.parse(name);
       topic = parsed ? broker.topics.get(parsed.fullName) : undefined;
-      if (!topic) return { name, topicId, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `no topic ${name}` };
+      if (!topic)
+        return {
+          name,
+          topicId,
+          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          errorMessage: `no topic ${name}`,
+        };
     } else {
       topic = broker.topics.getById(topicId);
-      if (!topic) return { name: null, topicId, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: 'no topic with that id' };
+      if (!topic)
+        return {
+          name: null,
+          topicId,
+          errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
+          errorMessage: 'no topic with that id',
+        };
     }
     await topicService.delete(topic);
-    return { name: name ?? broker.namer.kafkaNameOf(topic.name), topicId: topic.id, errorCode: ErrorCode.NONE, errorMessage: null };
+    return {
+      name: name ?? broker.namer.kafkaNameOf(topic.name),
+      topicId: topic.id,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+    };
   }
 
   return {

@@ -1,11 +1,18 @@
 /** DescribeCluster: the cluster id and the brokers clients may use. */
 import type { KafkaBrokerContext } from '../broker-context.js';
-import { ApiKey, ErrorCode, type DescribeClusterRequest, type DescribeClusterResponse } from '../protocol/index.js';
+import {
+  ApiKey,
+  ErrorCode,
+  type DescribeClusterRequest,
+  type DescribeClusterResponse,
+} from '../protocol/index.js';
 import type { ApiHandler } from './api-handler.js';
 
 const ENDPOINT_BROKERS = 1;
 
-export function describeClusterHandler(broker: KafkaBrokerContext): ApiHandler<typeof ApiKey.DescribeCluster> {
+export function describeClusterHandler(
+  broker: KafkaBrokerContext,
+): ApiHandler<typeof ApiKey.DescribeCluster> {
   return {
     apiKey: ApiKey.DescribeCluster,
     minVersion: 0,
@@ -20,13 +27,20 @@ export function describeClusterHandler(broker: KafkaBrokerContext): ApiHandler<t
         clusterAuthorizedOperations: -2147483648,
       };
       if ((request.endpointType ?? ENDPOINT_BROKERS) !== ENDPOINT_BROKERS) {
-        return { ...base, errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, errorMessage: 'only broker endpoints exist', brokers: [] };
+        return {
+          ...base,
+          errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+          errorMessage: 'only broker endpoints exist',
+          brokers: [],
+        };
       }
       return {
         ...base,
         errorCode: ErrorCode.NONE,
         errorMessage: null,
-        brokers: [{ brokerId: broker.brokerId, host: listener.host, port: listener.port, rack: null }],
+        brokers: [
+          { brokerId: broker.brokerId, host: listener.host, port: listener.port, rack: null },
+        ],
       };
     },
   };

@@ -1,6 +1,11 @@
 /** DescribeConfigs for topics (their overrides over the broker defaults) and for this broker. */
 import type { KafkaBrokerContext } from '../broker-context.js';
-import { ApiKey, ErrorCode, type DescribeConfigsRequest, type DescribeConfigsResponse } from '../protocol/index.js';
+import {
+  ApiKey,
+  ErrorCode,
+  type DescribeConfigsRequest,
+  type DescribeConfigsResponse,
+} from '../protocol/index.js';
 import { TOPIC_CONFIGS } from '../topics/topic-configs.js';
 import type { ApiHandler, RequestContext } from './api-handler.js';
 
@@ -14,7 +19,9 @@ const SOURCE_TOPIC = 1;
 const SOURCE_STATIC_BROKER = 4;
 const SOURCE_DEFAULT = 5;
 
-export function describeConfigsHandler(broker: KafkaBrokerContext): ApiHandler<typeof ApiKey.DescribeConfigs> {
+export function describeConfigsHandler(
+  broker: KafkaBrokerContext,
+): ApiHandler<typeof ApiKey.DescribeConfigs> {
   const host = broker.host.hostConfig;
   const brokerConfigs = (): Record<string, string> => ({
     'broker.id': String(broker.brokerId),
@@ -50,38 +57,63 @@ export function describeConfigsHandler(broker: KafkaBrokerContext): ApiHandler<t
       const parsed = broker.namer.parse(resourceName);
       const topic = parsed ? broker.topics.get(parsed.fullName) : undefined;
       if (!topic) {
-        return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `no topic ${resourceName}`, configs: [] };
+        return {
+          ...base,
+          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          errorMessage: `no topic ${resourceName}`,
+          configs: [],
+        };
       }
       const configs = Object.keys(TOPIC_CONFIGS)
         .filter(wanted)
         .map((name) => {
           const override = topic.configs[name];
           return override === undefined
-            ? entry(name, TOPIC_CONFIGS[name].brokerDefault(host, broker.config.maxMessageSize), SOURCE_DEFAULT, true)
+            ? entry(
+                name,
+                TOPIC_CONFIGS[name].brokerDefault(host, broker.config.maxMessageSize),
+                SOURCE_DEFAULT,
+                true,
+              )
             : entry(name, override, SOURCE_TOPIC, false);
         });
       return { ...base, configs };
     }
     if (resourceType === RESOURCE_BROKER) {
       if (resourceName !== '' && resourceName !== String(broker.brokerId)) {
-        return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `this is broker ${broker.brokerId}`, configs: [] };
+        return {
+          ...base,
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage: `this is broker ${broker.brokerId}`,
+          configs: [],
+        };
       }
       const configs = Object.entries(brokerConfigs())
         .filter(([name]) => wanted(name))
         .map(([name, value]) => entry(name, value, SOURCE_STATIC_BROKER, false));
       return { ...base, configs };
     }
-    return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unsupported resource type ${resourceType}`, configs: [] };
+    return {
+      ...base,
+      errorCode: ErrorCode.INVALID_REQUEST,
+      errorMessage: `unsupported resource type ${resourceType}`,
+      configs: [],
+    };
   }
 
   return {
     apiKey: ApiKey.DescribeConfigs,
     minVersion: 0,
     maxVersion: 4,
-    async handle(request: DescribeConfigsRequest, _context: RequestContext): Promise<DescribeConfigsResponse> {
+    async handle(
+      request: DescribeConfigsRequest,
+      _context: RequestContext,
+    ): Promise<DescribeConfigsResponse> {
       return {
         throttleTimeMs: 0,
-        results: request.resources.map((r) => describe(r.resourceType, r.resourceName, r.configurationKeys)),
+        results: request.resources.map((r) =>
+          describe(r.resourceType, r.resourceName, r.configurationKeys),
+        ),
       };
     },
   };

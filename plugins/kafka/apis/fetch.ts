@@ -7,7 +7,13 @@
 import { OffsetOutOfRangeError, type TopicMetadata } from '../../../src/api/index.js';
 import type { KafkaBrokerContext } from '../broker-context.js';
 import type { Partition, PartitionManager } from '../partitions/partition-manager.js';
-import { ApiKey, ErrorCode, ZERO_UUID, type FetchRequest, type FetchResponse } from '../protocol/index.js';
+import {
+  ApiKey,
+  ErrorCode,
+  ZERO_UUID,
+  type FetchRequest,
+  type FetchResponse,
+} from '../protocol/index.js';
 import type { ApiHandler, RequestContext } from './api-handler.js';
 
 type TopicResult = FetchResponse['responses'][number];
@@ -31,8 +37,16 @@ interface TopicFetch {
   partitions: PartitionFetch[];
 }
 
-export function fetchHandler(broker: KafkaBrokerContext, partitions: PartitionManager): ApiHandler<typeof ApiKey.Fetch> {
-  function partitionResult(index: number, errorCode: number, partition?: Partition, records: Buffer = EMPTY): PartitionResult {
+export function fetchHandler(
+  broker: KafkaBrokerContext,
+  partitions: PartitionManager,
+): ApiHandler<typeof ApiKey.Fetch> {
+  function partitionResult(
+    index: number,
+    errorCode: number,
+    partition?: Partition,
+    records: Buffer = EMPTY,
+  ): PartitionResult {
     const hw = partition ? partition.log.logEndOffset() : -1;
     return {
       partitionIndex: index,
@@ -66,8 +80,15 @@ export function fetchHandler(broker: KafkaBrokerContext, partitions: PartitionMa
               const opening = topic ? partitions.get(topic.name, p.partition) : null;
               let partition: Partition | number = opening ? await opening : missing;
               const epoch = p.currentLeaderEpoch ?? -1;
-              if (typeof partition !== 'number' && epoch > LEADER_EPOCH) partition = ErrorCode.UNKNOWN_LEADER_EPOCH;
-              return { index: p.partition, fetchOffset: p.fetchOffset, maxBytes: p.partitionMaxBytes, currentLeaderEpoch: epoch, partition };
+              if (typeof partition !== 'number' && epoch > LEADER_EPOCH)
+                partition = ErrorCode.UNKNOWN_LEADER_EPOCH;
+              return {
+                index: p.partition,
+                fetchOffset: p.fetchOffset,
+                maxBytes: p.partitionMaxBytes,
+                currentLeaderEpoch: epoch,
+                partition,
+              };
             }),
           ),
         };
@@ -76,7 +97,10 @@ export function fetchHandler(broker: KafkaBrokerContext, partitions: PartitionMa
   }
 
   /** One pass over every partition within the byte budget. */
-  async function readAll(topics: TopicFetch[], maxBytes: number): Promise<{ responses: TopicResult[]; bytes: number }> {
+  async function readAll(
+    topics: TopicFetch[],
+    maxBytes: number,
+  ): Promise<{ responses: TopicResult[]; bytes: number }> {
     let bytes = 0;
     const responses: TopicResult[] = [];
     for (const t of topics) {
@@ -106,7 +130,11 @@ export function fetchHandler(broker: KafkaBrokerContext, partitions: PartitionMa
   }
 
   /** Resolves when any fetched partition gets new data, the wait ends, or the request is abandoned. */
-  async function waitForData(topics: TopicFetch[], waitMs: number, signal: AbortSignal): Promise<void> {
+  async function waitForData(
+    topics: TopicFetch[],
+    waitMs: number,
+    signal: AbortSignal,
+  ): Promise<void> {
     const done = new AbortController();
     const stop = () => done.abort();
     const timer = setTimeout(stop, waitMs);
@@ -116,11 +144,20 @@ export function fetchHandler(broker: KafkaBrokerContext, partitions: PartitionMa
       for (const t of topics) {
         for (const p of t.partitions) {
           if (typeof p.partition !== 'number') {
-            waits.push(p.partition.log.waitForAppend(Math.max(p.fetchOffset, p.partition.log.logEndOffset()), done.signal));
+            waits.push(
+              p.partition.log.waitForAppend(
+                Math.max(p.fetchOffset, p.partition.log.logEndOffset()),
+                done.signal,
+              ),
+            );
           }
         }
       }
-      waits.push(new Promise<void>((resolve) => done.signal.addEventListener('abort', () => resolve(), { once: true })));
+      waits.push(
+        new Promise<void>((resolve) =>
+          done.signal.addEventListener('abort', () => resolve(), { once: true }),
+        ),
+      );
       await Promise.race(waits);
     } finally {
       clearTimeout(timer);
@@ -141,12 +178,14 @@ export function fetchHandler(broker: KafkaBrokerContext, partitions: PartitionMa
         return { ...sessionless, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, responses: [] };
       }
       const topics = await resolve(request, version);
-      const maxBytes = version >= 3 ? request.maxBytes ?? 0x7fffffff : 0x7fffffff;
+      const maxBytes = version >= 3 ? (request.maxBytes ?? 0x7fffffff) : 0x7fffffff;
       const deadline = Date.now() + Math.min(request.maxWaitMs, broker.config.fetchMaxWaitMs);
       for (;;) {
         const { responses, bytes } = await readAll(topics, maxBytes);
         const remaining = deadline - Date.now();
-        const errors = responses.some((t) => t.partitions.some((p) => p.errorCode !== ErrorCode.NONE));
+        const errors = responses.some((t) =>
+          t.partitions.some((p) => p.errorCode !== ErrorCode.NONE),
+        );
         if (bytes >= request.minBytes || errors || remaining <= 0 || context.signal.aborted) {
           return { ...sessionless, errorCode: ErrorCode.NONE, responses };
         }

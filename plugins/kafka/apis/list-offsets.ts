@@ -4,7 +4,12 @@
  */
 import type { KafkaBrokerContext } from '../broker-context.js';
 import type { PartitionManager } from '../partitions/partition-manager.js';
-import { ApiKey, ErrorCode, type ListOffsetsRequest, type ListOffsetsResponse } from '../protocol/index.js';
+import {
+  ApiKey,
+  ErrorCode,
+  type ListOffsetsRequest,
+  type ListOffsetsResponse,
+} from '../protocol/index.js';
 import type { ApiHandler } from './api-handler.js';
 
 type PartitionResult = ListOffsetsResponse['topics'][number]['partitions'][number];
@@ -13,8 +18,16 @@ const LATEST = -1;
 const EARLIEST = -2;
 const LEADER_EPOCH = 0;
 
-export function listOffsetsHandler(broker: KafkaBrokerContext, partitions: PartitionManager): ApiHandler<typeof ApiKey.ListOffsets> {
-  const answer = (partitionIndex: number, errorCode: number, offset = -1, timestamp = -1): PartitionResult => ({
+export function listOffsetsHandler(
+  broker: KafkaBrokerContext,
+  partitions: PartitionManager,
+): ApiHandler<typeof ApiKey.ListOffsets> {
+  const answer = (
+    partitionIndex: number,
+    errorCode: number,
+    offset = -1,
+    timestamp = -1,
+  ): PartitionResult => ({
     partitionIndex,
     errorCode,
     oldStyleOffsets: [],
@@ -23,7 +36,12 @@ export function listOffsetsHandler(broker: KafkaBrokerContext, partitions: Parti
     leaderEpoch: errorCode === ErrorCode.NONE ? LEADER_EPOCH : -1,
   });
 
-  async function lookup(topicName: string, index: number, timestamp: number, leaderEpoch: number): Promise<PartitionResult> {
+  async function lookup(
+    topicName: string,
+    index: number,
+    timestamp: number,
+    leaderEpoch: number,
+  ): Promise<PartitionResult> {
     const name = broker.namer.parse(topicName);
     const opening = name ? partitions.get(name.fullName, index) : null;
     if (!opening) return answer(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
@@ -33,7 +51,9 @@ export function listOffsetsHandler(broker: KafkaBrokerContext, partitions: Parti
     if (timestamp === EARLIEST) return answer(index, ErrorCode.NONE, log.logStartOffset());
     if (timestamp < 0) return answer(index, ErrorCode.UNSUPPORTED_VERSION);
     const found = await log.offsetForTimestamp(timestamp);
-    return found ? answer(index, ErrorCode.NONE, found.offset, found.timestamp) : answer(index, ErrorCode.NONE);
+    return found
+      ? answer(index, ErrorCode.NONE, found.offset, found.timestamp)
+      : answer(index, ErrorCode.NONE);
   }
 
   return {
@@ -47,7 +67,9 @@ export function listOffsetsHandler(broker: KafkaBrokerContext, partitions: Parti
           request.topics.map(async (t) => ({
             name: t.name,
             partitions: await Promise.all(
-              t.partitions.map((p) => lookup(t.name, p.partitionIndex, p.timestamp, p.currentLeaderEpoch ?? -1)),
+              t.partitions.map((p) =>
+                lookup(t.name, p.partitionIndex, p.timestamp, p.currentLeaderEpoch ?? -1),
+              ),
             ),
           })),
         ),

@@ -12,8 +12,17 @@ import type { ApiHandler, RequestContext } from './api-handler.js';
 type TopicResult = ProduceResponse['responses'][number];
 type PartitionResult = TopicResult['partitionResponses'][number];
 
-export function produceHandler(broker: KafkaBrokerContext, partitions: PartitionManager): ApiHandler<typeof ApiKey.Produce> {
-  const result = (index: number, errorCode: number, errorMessage: string | null = null, baseOffset = -1, logStartOffset = -1): PartitionResult => ({
+export function produceHandler(
+  broker: KafkaBrokerContext,
+  partitions: PartitionManager,
+): ApiHandler<typeof ApiKey.Produce> {
+  const result = (
+    index: number,
+    errorCode: number,
+    errorMessage: string | null = null,
+    baseOffset = -1,
+    logStartOffset = -1,
+  ): PartitionResult => ({
     index,
     errorCode,
     baseOffset,
@@ -31,25 +40,37 @@ export function produceHandler(broker: KafkaBrokerContext, partitions: Partition
     context: RequestContext,
   ): Promise<PartitionResult> {
     const name = broker.namer.parse(topicName);
-    if (!name) return result(index, ErrorCode.INVALID_TOPIC_EXCEPTION, `${topicName} is not a valid topic name`);
+    if (!name)
+      return result(
+        index,
+        ErrorCode.INVALID_TOPIC_EXCEPTION,
+        `${topicName} is not a valid topic name`,
+      );
     const topic = broker.topics.get(name.fullName);
     const opening = topic ? partitions.get(name.fullName, index) : null;
     if (!topic || !opening) return result(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     if (!records) return result(index, ErrorCode.INVALID_RECORD, 'no records');
 
-    const maxMessageBytes = Number(topic.configs['max.message.bytes'] ?? broker.config.maxMessageSize);
+    const maxMessageBytes = Number(
+      topic.configs['max.message.bytes'] ?? broker.config.maxMessageSize,
+    );
     const validation = validateRecordSet(records, { produceVersion: version, maxMessageBytes });
     if (!validation.ok) return result(index, validation.errorCode, validation.message);
     const [batch] = validation.recordSet.batches;
     if (batch.isTransactional) {
-      return result(index, ErrorCode.INVALID_TXN_STATE, 'transactions are not supported by this broker');
+      return result(
+        index,
+        ErrorCode.INVALID_TXN_STATE,
+        'transactions are not supported by this broker',
+      );
     }
     try {
       const outcome = await partitions.append(await opening, records, batch);
       if (outcome.kind === 'rejected') return result(index, outcome.errorCode);
       return result(index, ErrorCode.NONE, null, outcome.baseOffset, outcome.logStartOffset);
     } catch (err) {
-      if (err instanceof InvalidBatchError) return result(index, ErrorCode.CORRUPT_MESSAGE, err.message);
+      if (err instanceof InvalidBatchError)
+        return result(index, ErrorCode.CORRUPT_MESSAGE, err.message);
       context.logger.error({ err, topic: name.fullName, partition: index }, 'append failed');
       return result(index, ErrorCode.KAFKA_STORAGE_ERROR, 'the message store failed to append');
     }
@@ -60,7 +81,10 @@ export function produceHandler(broker: KafkaBrokerContext, partitions: Partition
     // v3 is the first version that carries magic v2 batches only.
     minVersion: 3,
     maxVersion: 11,
-    async handle(request: ProduceRequest, context: RequestContext): Promise<ProduceResponse | null> {
+    async handle(
+      request: ProduceRequest,
+      context: RequestContext,
+    ): Promise<ProduceResponse | null> {
       const { acks } = request;
       const responses: TopicResult[] = await Promise.all(
         request.topicData.map(async (t) => ({

@@ -54,12 +54,20 @@ export class PartitionManager {
     const run = async (): Promise<AppendOutcome> => {
       const verdict = partition.producers.check(batch);
       if (verdict.kind === 'duplicate') {
-        return { kind: 'duplicate', baseOffset: verdict.baseOffset, logStartOffset: partition.log.logStartOffset() };
+        return {
+          kind: 'duplicate',
+          baseOffset: verdict.baseOffset,
+          logStartOffset: partition.log.logStartOffset(),
+        };
       }
       if (verdict.kind === 'error') return { kind: 'rejected', errorCode: verdict.errorCode };
       const result = await partition.log.append(records);
       partition.producers.onAppended(batch, result.baseOffset);
-      return { kind: 'appended', baseOffset: result.baseOffset, logStartOffset: result.logStartOffset };
+      return {
+        kind: 'appended',
+        baseOffset: result.baseOffset,
+        logStartOffset: result.logStartOffset,
+      };
     };
     const next = partition.tail.then(run, run);
     partition.tail = next.catch(() => undefined);
@@ -77,11 +85,18 @@ export class PartitionManager {
     }
   }
 
-  private async open(topic: string, index: number, configs: Record<string, string>): Promise<Partition> {
+  private async open(
+    topic: string,
+    index: number,
+    configs: Record<string, string>,
+  ): Promise<Partition> {
     const log = await this.store.openLog({ topic, partition: index }, logConfigOf(configs));
     const producers = new ProducerStateTable();
     await replayProducerState(log, producers);
-    this.logger.debug({ topic, partition: index, logEndOffset: log.logEndOffset() }, 'partition opened');
+    this.logger.debug(
+      { topic, partition: index, logEndOffset: log.logEndOffset() },
+      'partition opened',
+    );
     return { topic, index, log, producers, tail: Promise.resolve() };
   }
 }
@@ -90,7 +105,10 @@ export class PartitionManager {
  * Rebuilds idempotent-producer state from the batch headers of the log's tail, so that a producer
  * that goes on after a broker restart is neither rejected nor duplicated. Runs once per partition.
  */
-async function replayProducerState(log: PartitionLog, producers: ProducerStateTable): Promise<void> {
+async function replayProducerState(
+  log: PartitionLog,
+  producers: ProducerStateTable,
+): Promise<void> {
   let offset = Math.max(log.logStartOffset(), log.logEndOffset() - PRODUCER_STATE_REPLAY_OFFSETS);
   while (offset < log.logEndOffset()) {
     const { records } = await log.read(offset, REPLAY_READ_BYTES, true);

@@ -53,7 +53,10 @@ export class KafkaConnection {
     this.decoder = new FrameDecoder(options.maxFrameSize);
     this.requestSignal = AbortSignal.any([this.closed.signal, options.stopSignal]);
     this.clientHost = normalizeHost(socket.remoteAddress ?? '');
-    this.logger = options.logger.child({ connection: id, client: `${this.clientHost}:${socket.remotePort}` });
+    this.logger = options.logger.child({
+      connection: id,
+      client: `${this.clientHost}:${socket.remotePort}`,
+    });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.logger.debug({ err }, 'socket error'));
@@ -121,7 +124,9 @@ export class KafkaConnection {
     const { correlationId } = header;
     if (!versionServed) {
       // ApiVersions: answer in v0 format with UNSUPPORTED_VERSION so the client can downgrade.
-      this.enqueue(Promise.resolve(encodeApiVersionsFallback(correlationId, this.options.handlers)));
+      this.enqueue(
+        Promise.resolve(encodeApiVersionsFallback(correlationId, this.options.handlers)),
+      );
       return;
     }
     const api = apis[apiKey as keyof typeof apis];
@@ -129,7 +134,11 @@ export class KafkaConnection {
     try {
       request = api.decodeRequest(reader, apiVersion);
     } catch (err) {
-      this.close('malformed request', { api: apiKeyNames[apiKey], apiVersion, err: (err as Error).message });
+      this.close('malformed request', {
+        api: apiKeyNames[apiKey],
+        apiVersion,
+        err: (err as Error).message,
+      });
       return;
     }
     const context: RequestContext = {
@@ -145,15 +154,16 @@ export class KafkaConnection {
     if (this.options.logRequests) {
       this.logger.debug({ api: apiKeyNames[apiKey], apiVersion, correlationId }, 'request');
     }
-    const work = (handler.handle as (r: unknown, c: RequestContext) => Promise<unknown>)(request, context).then(
-      (response) => {
-        if (response === null) return null;
-        const w = new Writer();
-        encodeResponseHeader(w, apiKey, apiVersion, correlationId);
-        (api.encodeResponse as (w: Writer, v: number, m: unknown) => void)(w, apiVersion, response);
-        return w.finish();
-      },
-    );
+    const work = (handler.handle as (r: unknown, c: RequestContext) => Promise<unknown>)(
+      request,
+      context,
+    ).then((response) => {
+      if (response === null) return null;
+      const w = new Writer();
+      encodeResponseHeader(w, apiKey, apiVersion, correlationId);
+      (api.encodeResponse as (w: Writer, v: number, m: unknown) => void)(w, apiVersion, response);
+      return w.finish();
+    });
     this.enqueue(work, apiKey);
   }
 
@@ -167,7 +177,10 @@ export class KafkaConnection {
       },
       (err: unknown) => {
         // A handler failure we cannot express as a Kafka error: the client reconnects and retries.
-        this.logger.error({ err, api: apiKey === undefined ? undefined : apiKeyNames[apiKey] }, 'request failed');
+        this.logger.error(
+          { err, api: apiKey === undefined ? undefined : apiKeyNames[apiKey] },
+          'request failed',
+        );
         this.close('request failed');
       },
     );

@@ -22,7 +22,11 @@ export class KafkaServer {
     const bound: ListenerInfo[] = [];
     for (const listener of listeners) {
       const server = createServer((socket) => {
-        const connection = new KafkaConnection(socket, this.nextConnectionId++, this.connectionOptions);
+        const connection = new KafkaConnection(
+          socket,
+          this.nextConnectionId++,
+          this.connectionOptions,
+        );
         this.connections.add(connection);
         socket.once('close', () => this.connections.delete(connection));
       });

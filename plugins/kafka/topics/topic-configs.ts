@@ -17,9 +17,15 @@ export const TOPIC_CONFIGS: Record<string, ConfigKey> = {
   'retention.bytes': { brokerDefault: (h) => String(h.logRetentionBytes), valid: integer(-1) },
   'segment.bytes': { brokerDefault: (h) => String(h.logSegmentBytes), valid: integer(1024) },
   'segment.ms': { brokerDefault: (h) => String(h.logSegmentMs), valid: integer(1) },
-  'flush.messages': { brokerDefault: (h) => String(h.logFlushIntervalMessages), valid: integer(-1) },
+  'flush.messages': {
+    brokerDefault: (h) => String(h.logFlushIntervalMessages),
+    valid: integer(-1),
+  },
   'flush.ms': { brokerDefault: (h) => String(h.logFlushIntervalMs), valid: integer(-1) },
-  'index.interval.bytes': { brokerDefault: (h) => String(h.logIndexIntervalBytes), valid: integer(1) },
+  'index.interval.bytes': {
+    brokerDefault: (h) => String(h.logIndexIntervalBytes),
+    valid: integer(1),
+  },
   'max.message.bytes': { brokerDefault: (_h, max) => String(max), valid: integer(0) },
   // Only the delete policy exists; compaction of user topics is not implemented.
   'cleanup.policy': { brokerDefault: () => 'delete', valid: (v) => v === 'delete' },

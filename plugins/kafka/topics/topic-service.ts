@@ -1,5 +1,9 @@
 /** Creating, deleting and auto-creating topics, shared by the admin APIs, Metadata and Produce. */
-import { TopicExistsError, type TopicMetadata, type TopicRegistry } from '../../../src/api/index.js';
+import {
+  TopicExistsError,
+  type TopicMetadata,
+  type TopicRegistry,
+} from '../../../src/api/index.js';
 import type { PartitionManager } from '../partitions/partition-manager.js';
 import type { TopicName } from './topic-names.js';
 

@@ -19,8 +19,14 @@ describe('configuration sources', () => {
 
   it('reads Pulsar-style properties files, ignoring comments', async () => {
     const file = join(dir, 'broker.conf');
-    await writeFile(file, '# a comment\nbrokerId=3\nkafkaListeners = PLAINTEXT://127.0.0.1:9999\n\n');
-    expect(readConfigFile(file)).toEqual({ brokerId: '3', kafkaListeners: 'PLAINTEXT://127.0.0.1:9999' });
+    await writeFile(
+      file,
+      '# a comment\nbrokerId=3\nkafkaListeners = PLAINTEXT://127.0.0.1:9999\n\n',
+    );
+    expect(readConfigFile(file)).toEqual({
+      brokerId: '3',
+      kafkaListeners: 'PLAINTEXT://127.0.0.1:9999',
+    });
   });
 
   it('reads JSON files and rejects a non-object', async () => {
@@ -33,15 +39,34 @@ describe('configuration sources', () => {
   });
 
   it('maps KOPPA_ environment variables to camelCase keys', () => {
-    expect(readEnvironment({ KOPPA_KAFKA_LISTENERS: 'PLAINTEXT://h:1', KOPPA_BROKER_ID: '7', PATH: '/bin' })).toEqual({
+    expect(
+      readEnvironment({
+        KOPPA_KAFKA_LISTENERS: 'PLAINTEXT://h:1',
+        KOPPA_BROKER_ID: '7',
+        PATH: '/bin',
+      }),
+    ).toEqual({
       kafkaListeners: 'PLAINTEXT://h:1',
       brokerId: '7',
     });
   });
 
   it('parses flags in both spellings, with aliases', () => {
-    const args = parseArgs(['broker', '--config', 'x.conf', '--broker-id', '4', '--http-port=8085', '--kafkaTenant', 't']);
-    expect(args).toEqual({ command: 'broker', configFile: 'x.conf', flags: { brokerId: '4', webServicePort: '8085', kafkaTenant: 't' } });
+    const args = parseArgs([
+      'broker',
+      '--config',
+      'x.conf',
+      '--broker-id',
+      '4',
+      '--http-port=8085',
+      '--kafkaTenant',
+      't',
+    ]);
+    expect(args).toEqual({
+      command: 'broker',
+      configFile: 'x.conf',
+      flags: { brokerId: '4', webServicePort: '8085', kafkaTenant: 't' },
+    });
   });
 });
 
@@ -74,16 +99,22 @@ describe('kafka settings', () => {
   });
 
   it('advertises a reachable host for a wildcard listener, and honours an explicit one', () => {
-    expect(parseKafkaConfig({ kafkaListeners: 'PLAINTEXT://0.0.0.0:9092' }).advertisedListeners[0].host).toBe('127.0.0.1');
+    expect(
+      parseKafkaConfig({ kafkaListeners: 'PLAINTEXT://0.0.0.0:9092' }).advertisedListeners[0].host,
+    ).toBe('127.0.0.1');
     const config = parseKafkaConfig({
       kafkaListeners: 'PLAINTEXT://0.0.0.0:9092',
       kafkaAdvertisedListeners: 'PLAINTEXT://broker-1.example:19092',
     });
-    expect(config.advertisedListeners).toEqual([{ name: 'PLAINTEXT', host: 'broker-1.example', port: 19092 }]);
+    expect(config.advertisedListeners).toEqual([
+      { name: 'PLAINTEXT', host: 'broker-1.example', port: 19092 },
+    ]);
   });
 
   it('rejects listeners it cannot serve', () => {
     expect(() => parseKafkaConfig({ kafkaListeners: 'SSL://127.0.0.1:9093' })).toThrow(/PLAINTEXT/);
-    expect(() => parseKafkaConfig({ kafkaListeners: '127.0.0.1:9093' })).toThrow(/NAME:\/\/HOST:PORT/);
+    expect(() => parseKafkaConfig({ kafkaListeners: '127.0.0.1:9093' })).toThrow(
+      /NAME:\/\/HOST:PORT/,
+    );
   });
 });

@@ -1,7 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { discoverProtocolHandlers, installRoot, loadProtocolHandlers } from '../../../src/host/plugin-loader.js';
+import {
+  discoverProtocolHandlers,
+  installRoot,
+  loadProtocolHandlers,
+} from '../../../src/host/plugin-loader.js';
 
 const fixtures = resolve(installRoot, 'test/fixtures/plugins');
 
@@ -23,11 +27,15 @@ describe('protocol handler loader', () => {
   });
 
   it('refuses an unknown name, listing what exists', async () => {
-    await expect(loadProtocolHandlers(['amqp'], fixtures)).rejects.toThrow(/no protocol handler named amqp.*echo/);
+    await expect(loadProtocolHandlers(['amqp'], fixtures)).rejects.toThrow(
+      /no protocol handler named amqp.*echo/,
+    );
   });
 
   it('refuses a handler whose name disagrees with its manifest', async () => {
-    await expect(loadProtocolHandlers(['misnamed'], fixtures)).rejects.toThrow(/calls itself other/);
+    await expect(loadProtocolHandlers(['misnamed'], fixtures)).rejects.toThrow(
+      /calls itself other/,
+    );
   });
 });
 
@@ -42,7 +50,10 @@ describe('layering', () => {
           const text = await readFile(path, 'utf8');
           for (const match of text.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)) {
             const target = resolve(dir, match[1]);
-            if (match[1].startsWith('.') && relative(resolve(installRoot, 'plugins'), target).split('/')[0] !== '..') {
+            if (
+              match[1].startsWith('.') &&
+              relative(resolve(installRoot, 'plugins'), target).split('/')[0] !== '..'
+            ) {
               offenders.push(`${relative(installRoot, path)} imports ${match[1]}`);
             }
           }
@@ -63,7 +74,11 @@ describe('layering', () => {
           const text = await readFile(path, 'utf8');
           for (const match of text.matchAll(/from\s*['"]([^'"]+)['"]/g)) {
             const target = relative(resolve(installRoot, 'src'), resolve(dir, match[1]));
-            if (match[1].startsWith('.') && !target.startsWith('..') && !target.startsWith('api/')) {
+            if (
+              match[1].startsWith('.') &&
+              !target.startsWith('..') &&
+              !target.startsWith('api/')
+            ) {
               offenders.push(`${relative(installRoot, path)} imports ${match[1]}`);
             }
           }

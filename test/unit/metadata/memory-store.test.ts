@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BadVersionError, MemoryMetadataTree, NotFoundError, openMetadataStore, type Notification } from '../../../src/metadata/index.js';
+import {
+  BadVersionError,
+  MemoryMetadataTree,
+  NotFoundError,
+  openMetadataStore,
+  type Notification,
+} from '../../../src/metadata/index.js';
 import { TopicExistsError, TopicRegistry } from '../../../src/topics/topic-registry.js';
 
 describe('in-memory metadata store', () => {
@@ -11,8 +17,12 @@ describe('in-memory metadata store', () => {
     const store = new MemoryMetadataTree().newSession();
     const created = await store.put('/a/b', Buffer.from('1'), { expectedVersion: -1 });
     expect(created.version).toBe(0);
-    await expect(store.put('/a/b', Buffer.from('x'), { expectedVersion: -1 })).rejects.toBeInstanceOf(BadVersionError);
-    await expect(store.put('/a/b', Buffer.from('x'), { expectedVersion: 5 })).rejects.toBeInstanceOf(BadVersionError);
+    await expect(
+      store.put('/a/b', Buffer.from('x'), { expectedVersion: -1 }),
+    ).rejects.toBeInstanceOf(BadVersionError);
+    await expect(
+      store.put('/a/b', Buffer.from('x'), { expectedVersion: 5 }),
+    ).rejects.toBeInstanceOf(BadVersionError);
     expect((await store.put('/a/b', Buffer.from('2'), { expectedVersion: 0 })).version).toBe(1);
     expect((await store.get('/a/b'))?.value.toString()).toBe('2');
     expect(await store.children('/a')).toEqual(['b']);
@@ -66,9 +76,13 @@ describe('topic registry', () => {
     const b = new TopicRegistry(tree.newSession(), logger);
     await a.start();
     await b.start();
-    const topic = await a.create('persistent://public/default/orders', 3, { 'retention.ms': '1000' });
+    const topic = await a.create('persistent://public/default/orders', 3, {
+      'retention.ms': '1000',
+    });
     expect(topic.id).toHaveLength(16);
-    await expect(b.create('persistent://public/default/orders', 1)).rejects.toBeInstanceOf(TopicExistsError);
+    await expect(b.create('persistent://public/default/orders', 1)).rejects.toBeInstanceOf(
+      TopicExistsError,
+    );
     await new Promise((r) => setImmediate(r));
     expect(b.get('persistent://public/default/orders')?.partitions).toBe(3);
     expect(b.getById(topic.id)?.name).toBe('persistent://public/default/orders');
