@@ -91,3 +91,44 @@ describe('broker killed with SIGKILL during acks=all produce', () => {
     expect(end.at(-1)).toMatchObject({ offset: Number(meta.baseOffset), value: 'after-restart' });
   }, 120_000);
 });
+
+describe('broker stopped with SIGTERM', () => {
+  it('finishes in-flight work, exits 0, and serves the same data after a restart', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'koppa-term-'));
+    const port = await freePort();
+    const args = [
+      'standalone',
+      '--data-dir',
+      dir,
+      '--kafka-listeners',
+      `PLAINTEXT://127.0.0.1:${port}`,
+    ];
+    let broker = new BrokerProcess(args);
+    try {
+      await broker.start();
+      const kafka = new Kafka({
+        brokers: [`127.0.0.1:${port}`],
+        clientId: 'term-test',
+        logLevel: logLevel.NOTHING,
+      });
+      const producer = kafka.producer({ allowAutoTopicCreation: true });
+      await producer.connect();
+      await producer.send({
+        topic: 'graceful',
+        acks: -1,
+        messages: [{ value: 'one' }, { value: 'two' }],
+      });
+      await producer.disconnect();
+      expect(await broker.stop('SIGTERM')).toBe(0);
+      expect(broker.output).toContain('broker stopped');
+
+      broker = new BrokerProcess(args);
+      await broker.start();
+      const read = await readPartitionWithKafkajs(`127.0.0.1:${port}`, 'graceful', 0, 2);
+      expect(read.map((m) => m.value)).toEqual(['one', 'two']);
+    } finally {
+      await broker.stop('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
