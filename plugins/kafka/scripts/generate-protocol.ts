@@ -245,7 +245,9 @@ function parseSchema(file: string, raw: RawSchema): MessageSpec {
     seen.add(name);
     const struct: StructSpec = {
       name,
-      typeName: name === raw.name ? name : raw.name + name,
+      // Prefix with the message name to keep struct names unique across messages, unless the
+      // schema already did (MetadataResponseTopic, not MetadataResponseMetadataResponseTopic).
+      typeName: name.startsWith(raw.name) ? name : raw.name + name,
       versions,
       fields: [],
     };

@@ -7,12 +7,12 @@ export interface DescribeTopicPartitionsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
   /** Each topic in the response. */
-  topics: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic[];
+  topics: DescribeTopicPartitionsResponseTopic[];
   /** The next topic and partition index to fetch details for. (nullable v0) */
   nextCursor: DescribeTopicPartitionsResponseCursor | null;
 }
 
-export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic {
+export interface DescribeTopicPartitionsResponseTopic {
   /** The topic error, or 0 if there was no error. */
   errorCode: number;
   /** The topic name. (nullable v0) */
@@ -22,12 +22,12 @@ export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseT
   /** True if the topic is internal. */
   isInternal: boolean;
   /** Each partition in the topic. */
-  partitions: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition[];
+  partitions: DescribeTopicPartitionsResponsePartition[];
   /** 32-bit bitfield to represent authorized operations for this topic. */
   topicAuthorizedOperations: number;
 }
 
-export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition {
+export interface DescribeTopicPartitionsResponsePartition {
   /** The partition error, or 0 if there was no error. */
   errorCode: number;
   /** The partition index. */
@@ -58,7 +58,7 @@ export interface DescribeTopicPartitionsResponseCursor {
 export function decodeDescribeTopicPartitionsResponse(r: Reader, version: number): DescribeTopicPartitionsResponse {
   const m: DescribeTopicPartitionsResponse = {
     throttleTimeMs: r.int32(),
-    topics: r.array(true, decodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic, version),
+    topics: r.array(true, decodeDescribeTopicPartitionsResponseTopic, version),
     nextCursor: r.nullableStruct(decodeDescribeTopicPartitionsResponseCursor, version),
   };
   r.skipTaggedFields();
@@ -67,36 +67,36 @@ export function decodeDescribeTopicPartitionsResponse(r: Reader, version: number
 
 export function encodeDescribeTopicPartitionsResponse(w: Writer, version: number, m: DescribeTopicPartitionsResponse): void {
   w.int32(m.throttleTimeMs);
-  w.array(m.topics, true, encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic, version);
+  w.array(m.topics, true, encodeDescribeTopicPartitionsResponseTopic, version);
   w.nullableStruct(m.nextCursor, encodeDescribeTopicPartitionsResponseCursor, version);
   w.uvarint(0);
 }
 
-function decodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(r: Reader, version: number): DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic {
-  const m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic = {
+function decodeDescribeTopicPartitionsResponseTopic(r: Reader, version: number): DescribeTopicPartitionsResponseTopic {
+  const m: DescribeTopicPartitionsResponseTopic = {
     errorCode: r.int16(),
     name: r.nullableString(true),
     topicId: r.uuid(),
     isInternal: r.bool(),
-    partitions: r.array(true, decodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition, version),
+    partitions: r.array(true, decodeDescribeTopicPartitionsResponsePartition, version),
     topicAuthorizedOperations: r.int32(),
   };
   r.skipTaggedFields();
   return m;
 }
 
-function encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(w: Writer, version: number, m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic): void {
+function encodeDescribeTopicPartitionsResponseTopic(w: Writer, version: number, m: DescribeTopicPartitionsResponseTopic): void {
   w.int16(m.errorCode);
   w.nullableString(m.name, true);
   w.uuid(m.topicId);
   w.bool(m.isInternal);
-  w.array(m.partitions, true, encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition, version);
+  w.array(m.partitions, true, encodeDescribeTopicPartitionsResponsePartition, version);
   w.int32(m.topicAuthorizedOperations);
   w.uvarint(0);
 }
 
-function decodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(r: Reader, version: number): DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition {
-  const m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition = {
+function decodeDescribeTopicPartitionsResponsePartition(r: Reader, version: number): DescribeTopicPartitionsResponsePartition {
+  const m: DescribeTopicPartitionsResponsePartition = {
     errorCode: r.int16(),
     partitionIndex: r.int32(),
     leaderId: r.int32(),
@@ -111,7 +111,7 @@ function decodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePar
   return m;
 }
 
-function encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(w: Writer, version: number, m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition): void {
+function encodeDescribeTopicPartitionsResponsePartition(w: Writer, version: number, m: DescribeTopicPartitionsResponsePartition): void {
   w.int16(m.errorCode);
   w.int32(m.partitionIndex);
   w.int32(m.leaderId);

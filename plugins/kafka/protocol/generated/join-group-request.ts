@@ -17,12 +17,12 @@ export interface JoinGroupRequest {
   /** The unique name the for class of protocols implemented by the group we want to join. */
   protocolType: string;
   /** The list of protocols that the member supports. */
-  protocols: JoinGroupRequestJoinGroupRequestProtocol[];
+  protocols: JoinGroupRequestProtocol[];
   /** The reason why the member (re-)joins the group. (v8-9, nullable v8-9) */
   reason?: string | null;
 }
 
-export interface JoinGroupRequestJoinGroupRequestProtocol {
+export interface JoinGroupRequestProtocol {
   /** The protocol name. */
   name: string;
   /** The protocol metadata. */
@@ -38,7 +38,7 @@ export function decodeJoinGroupRequest(r: Reader, version: number): JoinGroupReq
     memberId: r.string(flexible),
     groupInstanceId: version >= 5 ? r.nullableString(flexible) : null,
     protocolType: r.string(flexible),
-    protocols: r.array(flexible, decodeJoinGroupRequestJoinGroupRequestProtocol, version),
+    protocols: r.array(flexible, decodeJoinGroupRequestProtocol, version),
     reason: version >= 8 ? r.nullableString(true) : null,
   };
   if (flexible) r.skipTaggedFields();
@@ -53,14 +53,14 @@ export function encodeJoinGroupRequest(w: Writer, version: number, m: JoinGroupR
   w.string(m.memberId, flexible);
   if (version >= 5) w.nullableString(m.groupInstanceId ?? null, flexible);
   w.string(m.protocolType, flexible);
-  w.array(m.protocols, flexible, encodeJoinGroupRequestJoinGroupRequestProtocol, version);
+  w.array(m.protocols, flexible, encodeJoinGroupRequestProtocol, version);
   if (version >= 8) w.nullableString(m.reason ?? null, true);
   if (flexible) w.uvarint(0);
 }
 
-function decodeJoinGroupRequestJoinGroupRequestProtocol(r: Reader, version: number): JoinGroupRequestJoinGroupRequestProtocol {
+function decodeJoinGroupRequestProtocol(r: Reader, version: number): JoinGroupRequestProtocol {
   const flexible = version >= 6;
-  const m: JoinGroupRequestJoinGroupRequestProtocol = {
+  const m: JoinGroupRequestProtocol = {
     name: r.string(flexible),
     metadata: r.bytes(flexible),
   };
@@ -68,7 +68,7 @@ function decodeJoinGroupRequestJoinGroupRequestProtocol(r: Reader, version: numb
   return m;
 }
 
-function encodeJoinGroupRequestJoinGroupRequestProtocol(w: Writer, version: number, m: JoinGroupRequestJoinGroupRequestProtocol): void {
+function encodeJoinGroupRequestProtocol(w: Writer, version: number, m: JoinGroupRequestProtocol): void {
   const flexible = version >= 6;
   w.string(m.name, flexible);
   w.bytes(m.metadata, flexible);

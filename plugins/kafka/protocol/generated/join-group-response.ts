@@ -20,10 +20,10 @@ export interface JoinGroupResponse {
   skipAssignment?: boolean;
   /** The member ID assigned by the group coordinator. */
   memberId: string;
-  members: JoinGroupResponseJoinGroupResponseMember[];
+  members: JoinGroupResponseMember[];
 }
 
-export interface JoinGroupResponseJoinGroupResponseMember {
+export interface JoinGroupResponseMember {
   /** The group member ID. */
   memberId: string;
   /** The unique identifier of the consumer instance provided by end user. (v5-9, nullable v5-9) */
@@ -43,7 +43,7 @@ export function decodeJoinGroupResponse(r: Reader, version: number): JoinGroupRe
     leader: r.string(flexible),
     skipAssignment: version >= 9 ? r.bool() : false,
     memberId: r.string(flexible),
-    members: r.array(flexible, decodeJoinGroupResponseJoinGroupResponseMember, version),
+    members: r.array(flexible, decodeJoinGroupResponseMember, version),
   };
   if (flexible) r.skipTaggedFields();
   return m;
@@ -60,13 +60,13 @@ export function encodeJoinGroupResponse(w: Writer, version: number, m: JoinGroup
   w.string(m.leader, flexible);
   if (version >= 9) w.bool(m.skipAssignment ?? false);
   w.string(m.memberId, flexible);
-  w.array(m.members, flexible, encodeJoinGroupResponseJoinGroupResponseMember, version);
+  w.array(m.members, flexible, encodeJoinGroupResponseMember, version);
   if (flexible) w.uvarint(0);
 }
 
-function decodeJoinGroupResponseJoinGroupResponseMember(r: Reader, version: number): JoinGroupResponseJoinGroupResponseMember {
+function decodeJoinGroupResponseMember(r: Reader, version: number): JoinGroupResponseMember {
   const flexible = version >= 6;
-  const m: JoinGroupResponseJoinGroupResponseMember = {
+  const m: JoinGroupResponseMember = {
     memberId: r.string(flexible),
     groupInstanceId: version >= 5 ? r.nullableString(flexible) : null,
     metadata: r.bytes(flexible),
@@ -75,7 +75,7 @@ function decodeJoinGroupResponseJoinGroupResponseMember(r: Reader, version: numb
   return m;
 }
 
-function encodeJoinGroupResponseJoinGroupResponseMember(w: Writer, version: number, m: JoinGroupResponseJoinGroupResponseMember): void {
+function encodeJoinGroupResponseMember(w: Writer, version: number, m: JoinGroupResponseMember): void {
   const flexible = version >= 6;
   w.string(m.memberId, flexible);
   if (version >= 5) w.nullableString(m.groupInstanceId ?? null, flexible);

@@ -5,7 +5,7 @@ import { type Writer } from '../writer.js';
 
 export interface MetadataRequest {
   /** The topics to fetch metadata for. (nullable v1-12) */
-  topics: MetadataRequestMetadataRequestTopic[] | null;
+  topics: MetadataRequestTopic[] | null;
   /** If this is true, the broker may auto-create topics that we requested which do not already exist, if it is configured to do so. (v4-12) */
   allowAutoTopicCreation?: boolean;
   /** Whether to include cluster authorized operations. (v8-10) */
@@ -14,7 +14,7 @@ export interface MetadataRequest {
   includeTopicAuthorizedOperations?: boolean;
 }
 
-export interface MetadataRequestMetadataRequestTopic {
+export interface MetadataRequestTopic {
   /** The topic id. (v10-12) */
   topicId?: Buffer;
   /** The topic name. (nullable v10-12) */
@@ -24,7 +24,7 @@ export interface MetadataRequestMetadataRequestTopic {
 export function decodeMetadataRequest(r: Reader, version: number): MetadataRequest {
   const flexible = version >= 9;
   const m: MetadataRequest = {
-    topics: version >= 1 ? r.nullableArray(flexible, decodeMetadataRequestMetadataRequestTopic, version) : r.array(flexible, decodeMetadataRequestMetadataRequestTopic, version),
+    topics: version >= 1 ? r.nullableArray(flexible, decodeMetadataRequestTopic, version) : r.array(flexible, decodeMetadataRequestTopic, version),
     allowAutoTopicCreation: version >= 4 ? r.bool() : true,
     includeClusterAuthorizedOperations: version >= 8 && version <= 10 ? r.bool() : false,
     includeTopicAuthorizedOperations: version >= 8 ? r.bool() : false,
@@ -35,17 +35,17 @@ export function decodeMetadataRequest(r: Reader, version: number): MetadataReque
 
 export function encodeMetadataRequest(w: Writer, version: number, m: MetadataRequest): void {
   const flexible = version >= 9;
-  if (version >= 1) w.nullableArray(m.topics, flexible, encodeMetadataRequestMetadataRequestTopic, version);
-  else w.array(m.topics ?? [], flexible, encodeMetadataRequestMetadataRequestTopic, version);
+  if (version >= 1) w.nullableArray(m.topics, flexible, encodeMetadataRequestTopic, version);
+  else w.array(m.topics ?? [], flexible, encodeMetadataRequestTopic, version);
   if (version >= 4) w.bool(m.allowAutoTopicCreation ?? true);
   if (version >= 8 && version <= 10) w.bool(m.includeClusterAuthorizedOperations ?? false);
   if (version >= 8) w.bool(m.includeTopicAuthorizedOperations ?? false);
   if (flexible) w.uvarint(0);
 }
 
-function decodeMetadataRequestMetadataRequestTopic(r: Reader, version: number): MetadataRequestMetadataRequestTopic {
+function decodeMetadataRequestTopic(r: Reader, version: number): MetadataRequestTopic {
   const flexible = version >= 9;
-  const m: MetadataRequestMetadataRequestTopic = {
+  const m: MetadataRequestTopic = {
     topicId: version >= 10 ? r.uuid() : ZERO_UUID,
     name: version >= 10 ? r.nullableString(flexible) : r.string(flexible),
   };
@@ -53,7 +53,7 @@ function decodeMetadataRequestMetadataRequestTopic(r: Reader, version: number): 
   return m;
 }
 
-function encodeMetadataRequestMetadataRequestTopic(w: Writer, version: number, m: MetadataRequestMetadataRequestTopic): void {
+function encodeMetadataRequestTopic(w: Writer, version: number, m: MetadataRequestTopic): void {
   const flexible = version >= 9;
   if (version >= 10) w.uuid(m.topicId ?? ZERO_UUID);
   if (version >= 10) w.nullableString(m.name, flexible);

@@ -7,18 +7,18 @@ export interface MetadataResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v3-12) */
   throttleTimeMs?: number;
   /** A list of brokers present in the cluster. */
-  brokers: MetadataResponseMetadataResponseBroker[];
+  brokers: MetadataResponseBroker[];
   /** The cluster ID that responding broker belongs to. (v2-12, nullable v2-12) */
   clusterId?: string | null;
   /** The ID of the controller broker. (v1-12) */
   controllerId?: number;
   /** Each topic in the response. */
-  topics: MetadataResponseMetadataResponseTopic[];
+  topics: MetadataResponseTopic[];
   /** 32-bit bitfield to represent authorized operations for this cluster. (v8-10) */
   clusterAuthorizedOperations?: number;
 }
 
-export interface MetadataResponseMetadataResponseBroker {
+export interface MetadataResponseBroker {
   /** The broker ID. */
   nodeId: number;
   /** The broker hostname. */
@@ -29,7 +29,7 @@ export interface MetadataResponseMetadataResponseBroker {
   rack?: string | null;
 }
 
-export interface MetadataResponseMetadataResponseTopic {
+export interface MetadataResponseTopic {
   /** The topic error, or 0 if there was no error. */
   errorCode: number;
   /** The topic name. Null for non-existing topics queried by ID. This is never null when ErrorCode is zero. One of Name and TopicId is always populated. (nullable v12) */
@@ -39,12 +39,12 @@ export interface MetadataResponseMetadataResponseTopic {
   /** True if the topic is internal. (v1-12) */
   isInternal?: boolean;
   /** Each partition in the topic. */
-  partitions: MetadataResponseMetadataResponsePartition[];
+  partitions: MetadataResponsePartition[];
   /** 32-bit bitfield to represent authorized operations for this topic. (v8-12) */
   topicAuthorizedOperations?: number;
 }
 
-export interface MetadataResponseMetadataResponsePartition {
+export interface MetadataResponsePartition {
   /** The partition error, or 0 if there was no error. */
   errorCode: number;
   /** The partition index. */
@@ -65,10 +65,10 @@ export function decodeMetadataResponse(r: Reader, version: number): MetadataResp
   const flexible = version >= 9;
   const m: MetadataResponse = {
     throttleTimeMs: version >= 3 ? r.int32() : 0,
-    brokers: r.array(flexible, decodeMetadataResponseMetadataResponseBroker, version),
+    brokers: r.array(flexible, decodeMetadataResponseBroker, version),
     clusterId: version >= 2 ? r.nullableString(flexible) : null,
     controllerId: version >= 1 ? r.int32() : -1,
-    topics: r.array(flexible, decodeMetadataResponseMetadataResponseTopic, version),
+    topics: r.array(flexible, decodeMetadataResponseTopic, version),
     clusterAuthorizedOperations: version >= 8 && version <= 10 ? r.int32() : -2147483648,
   };
   if (flexible) r.skipTaggedFields();
@@ -78,17 +78,17 @@ export function decodeMetadataResponse(r: Reader, version: number): MetadataResp
 export function encodeMetadataResponse(w: Writer, version: number, m: MetadataResponse): void {
   const flexible = version >= 9;
   if (version >= 3) w.int32(m.throttleTimeMs ?? 0);
-  w.array(m.brokers, flexible, encodeMetadataResponseMetadataResponseBroker, version);
+  w.array(m.brokers, flexible, encodeMetadataResponseBroker, version);
   if (version >= 2) w.nullableString(m.clusterId ?? null, flexible);
   if (version >= 1) w.int32(m.controllerId ?? -1);
-  w.array(m.topics, flexible, encodeMetadataResponseMetadataResponseTopic, version);
+  w.array(m.topics, flexible, encodeMetadataResponseTopic, version);
   if (version >= 8 && version <= 10) w.int32(m.clusterAuthorizedOperations ?? -2147483648);
   if (flexible) w.uvarint(0);
 }
 
-function decodeMetadataResponseMetadataResponseBroker(r: Reader, version: number): MetadataResponseMetadataResponseBroker {
+function decodeMetadataResponseBroker(r: Reader, version: number): MetadataResponseBroker {
   const flexible = version >= 9;
-  const m: MetadataResponseMetadataResponseBroker = {
+  const m: MetadataResponseBroker = {
     nodeId: r.int32(),
     host: r.string(flexible),
     port: r.int32(),
@@ -98,7 +98,7 @@ function decodeMetadataResponseMetadataResponseBroker(r: Reader, version: number
   return m;
 }
 
-function encodeMetadataResponseMetadataResponseBroker(w: Writer, version: number, m: MetadataResponseMetadataResponseBroker): void {
+function encodeMetadataResponseBroker(w: Writer, version: number, m: MetadataResponseBroker): void {
   const flexible = version >= 9;
   w.int32(m.nodeId);
   w.string(m.host, flexible);
@@ -107,35 +107,35 @@ function encodeMetadataResponseMetadataResponseBroker(w: Writer, version: number
   if (flexible) w.uvarint(0);
 }
 
-function decodeMetadataResponseMetadataResponseTopic(r: Reader, version: number): MetadataResponseMetadataResponseTopic {
+function decodeMetadataResponseTopic(r: Reader, version: number): MetadataResponseTopic {
   const flexible = version >= 9;
-  const m: MetadataResponseMetadataResponseTopic = {
+  const m: MetadataResponseTopic = {
     errorCode: r.int16(),
     name: version >= 12 ? r.nullableString(flexible) : r.string(flexible),
     topicId: version >= 10 ? r.uuid() : ZERO_UUID,
     isInternal: version >= 1 ? r.bool() : false,
-    partitions: r.array(flexible, decodeMetadataResponseMetadataResponsePartition, version),
+    partitions: r.array(flexible, decodeMetadataResponsePartition, version),
     topicAuthorizedOperations: version >= 8 ? r.int32() : -2147483648,
   };
   if (flexible) r.skipTaggedFields();
   return m;
 }
 
-function encodeMetadataResponseMetadataResponseTopic(w: Writer, version: number, m: MetadataResponseMetadataResponseTopic): void {
+function encodeMetadataResponseTopic(w: Writer, version: number, m: MetadataResponseTopic): void {
   const flexible = version >= 9;
   w.int16(m.errorCode);
   if (version >= 12) w.nullableString(m.name, flexible);
   else w.string(m.name ?? '', flexible);
   if (version >= 10) w.uuid(m.topicId ?? ZERO_UUID);
   if (version >= 1) w.bool(m.isInternal ?? false);
-  w.array(m.partitions, flexible, encodeMetadataResponseMetadataResponsePartition, version);
+  w.array(m.partitions, flexible, encodeMetadataResponsePartition, version);
   if (version >= 8) w.int32(m.topicAuthorizedOperations ?? -2147483648);
   if (flexible) w.uvarint(0);
 }
 
-function decodeMetadataResponseMetadataResponsePartition(r: Reader, version: number): MetadataResponseMetadataResponsePartition {
+function decodeMetadataResponsePartition(r: Reader, version: number): MetadataResponsePartition {
   const flexible = version >= 9;
-  const m: MetadataResponseMetadataResponsePartition = {
+  const m: MetadataResponsePartition = {
     errorCode: r.int16(),
     partitionIndex: r.int32(),
     leaderId: r.int32(),
@@ -148,7 +148,7 @@ function decodeMetadataResponseMetadataResponsePartition(r: Reader, version: num
   return m;
 }
 
-function encodeMetadataResponseMetadataResponsePartition(w: Writer, version: number, m: MetadataResponseMetadataResponsePartition): void {
+function encodeMetadataResponsePartition(w: Writer, version: number, m: MetadataResponsePartition): void {
   const flexible = version >= 9;
   w.int16(m.errorCode);
   w.int32(m.partitionIndex);

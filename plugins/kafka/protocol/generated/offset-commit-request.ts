@@ -15,17 +15,17 @@ export interface OffsetCommitRequest {
   /** The time period in ms to retain the offset. (v2-4) */
   retentionTimeMs?: number;
   /** The topics to commit offsets for. */
-  topics: OffsetCommitRequestOffsetCommitRequestTopic[];
+  topics: OffsetCommitRequestTopic[];
 }
 
-export interface OffsetCommitRequestOffsetCommitRequestTopic {
+export interface OffsetCommitRequestTopic {
   /** The topic name. */
   name: string;
   /** Each partition to commit offsets for. */
-  partitions: OffsetCommitRequestOffsetCommitRequestPartition[];
+  partitions: OffsetCommitRequestPartition[];
 }
 
-export interface OffsetCommitRequestOffsetCommitRequestPartition {
+export interface OffsetCommitRequestPartition {
   /** The partition index. */
   partitionIndex: number;
   /** The message offset to be committed. */
@@ -46,7 +46,7 @@ export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCom
     memberId: version >= 1 ? r.string(flexible) : '',
     groupInstanceId: version >= 7 ? r.nullableString(flexible) : null,
     retentionTimeMs: version >= 2 && version <= 4 ? r.int64() : -1,
-    topics: r.array(flexible, decodeOffsetCommitRequestOffsetCommitRequestTopic, version),
+    topics: r.array(flexible, decodeOffsetCommitRequestTopic, version),
   };
   if (flexible) r.skipTaggedFields();
   return m;
@@ -59,30 +59,30 @@ export function encodeOffsetCommitRequest(w: Writer, version: number, m: OffsetC
   if (version >= 1) w.string(m.memberId ?? '', flexible);
   if (version >= 7) w.nullableString(m.groupInstanceId ?? null, flexible);
   if (version >= 2 && version <= 4) w.int64(m.retentionTimeMs ?? -1);
-  w.array(m.topics, flexible, encodeOffsetCommitRequestOffsetCommitRequestTopic, version);
+  w.array(m.topics, flexible, encodeOffsetCommitRequestTopic, version);
   if (flexible) w.uvarint(0);
 }
 
-function decodeOffsetCommitRequestOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommitRequestOffsetCommitRequestTopic {
+function decodeOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommitRequestTopic {
   const flexible = version >= 8;
-  const m: OffsetCommitRequestOffsetCommitRequestTopic = {
+  const m: OffsetCommitRequestTopic = {
     name: r.string(flexible),
-    partitions: r.array(flexible, decodeOffsetCommitRequestOffsetCommitRequestPartition, version),
+    partitions: r.array(flexible, decodeOffsetCommitRequestPartition, version),
   };
   if (flexible) r.skipTaggedFields();
   return m;
 }
 
-function encodeOffsetCommitRequestOffsetCommitRequestTopic(w: Writer, version: number, m: OffsetCommitRequestOffsetCommitRequestTopic): void {
+function encodeOffsetCommitRequestTopic(w: Writer, version: number, m: OffsetCommitRequestTopic): void {
   const flexible = version >= 8;
   w.string(m.name, flexible);
-  w.array(m.partitions, flexible, encodeOffsetCommitRequestOffsetCommitRequestPartition, version);
+  w.array(m.partitions, flexible, encodeOffsetCommitRequestPartition, version);
   if (flexible) w.uvarint(0);
 }
 
-function decodeOffsetCommitRequestOffsetCommitRequestPartition(r: Reader, version: number): OffsetCommitRequestOffsetCommitRequestPartition {
+function decodeOffsetCommitRequestPartition(r: Reader, version: number): OffsetCommitRequestPartition {
   const flexible = version >= 8;
-  const m: OffsetCommitRequestOffsetCommitRequestPartition = {
+  const m: OffsetCommitRequestPartition = {
     partitionIndex: r.int32(),
     committedOffset: r.int64(),
     committedLeaderEpoch: version >= 6 ? r.int32() : -1,
@@ -93,7 +93,7 @@ function decodeOffsetCommitRequestOffsetCommitRequestPartition(r: Reader, versio
   return m;
 }
 
-function encodeOffsetCommitRequestOffsetCommitRequestPartition(w: Writer, version: number, m: OffsetCommitRequestOffsetCommitRequestPartition): void {
+function encodeOffsetCommitRequestPartition(w: Writer, version: number, m: OffsetCommitRequestPartition): void {
   const flexible = version >= 8;
   w.int32(m.partitionIndex);
   w.int64(m.committedOffset);

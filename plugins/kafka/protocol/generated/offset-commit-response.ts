@@ -7,17 +7,17 @@ export interface OffsetCommitResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v3-9) */
   throttleTimeMs?: number;
   /** The responses for each topic. */
-  topics: OffsetCommitResponseOffsetCommitResponseTopic[];
+  topics: OffsetCommitResponseTopic[];
 }
 
-export interface OffsetCommitResponseOffsetCommitResponseTopic {
+export interface OffsetCommitResponseTopic {
   /** The topic name. */
   name: string;
   /** The responses for each partition in the topic. */
-  partitions: OffsetCommitResponseOffsetCommitResponsePartition[];
+  partitions: OffsetCommitResponsePartition[];
 }
 
-export interface OffsetCommitResponseOffsetCommitResponsePartition {
+export interface OffsetCommitResponsePartition {
   /** The partition index. */
   partitionIndex: number;
   /** The error code, or 0 if there was no error. */
@@ -28,7 +28,7 @@ export function decodeOffsetCommitResponse(r: Reader, version: number): OffsetCo
   const flexible = version >= 8;
   const m: OffsetCommitResponse = {
     throttleTimeMs: version >= 3 ? r.int32() : 0,
-    topics: r.array(flexible, decodeOffsetCommitResponseOffsetCommitResponseTopic, version),
+    topics: r.array(flexible, decodeOffsetCommitResponseTopic, version),
   };
   if (flexible) r.skipTaggedFields();
   return m;
@@ -37,30 +37,30 @@ export function decodeOffsetCommitResponse(r: Reader, version: number): OffsetCo
 export function encodeOffsetCommitResponse(w: Writer, version: number, m: OffsetCommitResponse): void {
   const flexible = version >= 8;
   if (version >= 3) w.int32(m.throttleTimeMs ?? 0);
-  w.array(m.topics, flexible, encodeOffsetCommitResponseOffsetCommitResponseTopic, version);
+  w.array(m.topics, flexible, encodeOffsetCommitResponseTopic, version);
   if (flexible) w.uvarint(0);
 }
 
-function decodeOffsetCommitResponseOffsetCommitResponseTopic(r: Reader, version: number): OffsetCommitResponseOffsetCommitResponseTopic {
+function decodeOffsetCommitResponseTopic(r: Reader, version: number): OffsetCommitResponseTopic {
   const flexible = version >= 8;
-  const m: OffsetCommitResponseOffsetCommitResponseTopic = {
+  const m: OffsetCommitResponseTopic = {
     name: r.string(flexible),
-    partitions: r.array(flexible, decodeOffsetCommitResponseOffsetCommitResponsePartition, version),
+    partitions: r.array(flexible, decodeOffsetCommitResponsePartition, version),
   };
   if (flexible) r.skipTaggedFields();
   return m;
 }
 
-function encodeOffsetCommitResponseOffsetCommitResponseTopic(w: Writer, version: number, m: OffsetCommitResponseOffsetCommitResponseTopic): void {
+function encodeOffsetCommitResponseTopic(w: Writer, version: number, m: OffsetCommitResponseTopic): void {
   const flexible = version >= 8;
   w.string(m.name, flexible);
-  w.array(m.partitions, flexible, encodeOffsetCommitResponseOffsetCommitResponsePartition, version);
+  w.array(m.partitions, flexible, encodeOffsetCommitResponsePartition, version);
   if (flexible) w.uvarint(0);
 }
 
-function decodeOffsetCommitResponseOffsetCommitResponsePartition(r: Reader, version: number): OffsetCommitResponseOffsetCommitResponsePartition {
+function decodeOffsetCommitResponsePartition(r: Reader, version: number): OffsetCommitResponsePartition {
   const flexible = version >= 8;
-  const m: OffsetCommitResponseOffsetCommitResponsePartition = {
+  const m: OffsetCommitResponsePartition = {
     partitionIndex: r.int32(),
     errorCode: r.int16(),
   };
@@ -68,7 +68,7 @@ function decodeOffsetCommitResponseOffsetCommitResponsePartition(r: Reader, vers
   return m;
 }
 
-function encodeOffsetCommitResponseOffsetCommitResponsePartition(w: Writer, version: number, m: OffsetCommitResponseOffsetCommitResponsePartition): void {
+function encodeOffsetCommitResponsePartition(w: Writer, version: number, m: OffsetCommitResponsePartition): void {
   const flexible = version >= 8;
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);

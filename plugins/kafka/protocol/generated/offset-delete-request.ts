@@ -7,17 +7,17 @@ export interface OffsetDeleteRequest {
   /** The unique group identifier. */
   groupId: string;
   /** The topics to delete offsets for */
-  topics: OffsetDeleteRequestOffsetDeleteRequestTopic[];
+  topics: OffsetDeleteRequestTopic[];
 }
 
-export interface OffsetDeleteRequestOffsetDeleteRequestTopic {
+export interface OffsetDeleteRequestTopic {
   /** The topic name. */
   name: string;
   /** Each partition to delete offsets for. */
-  partitions: OffsetDeleteRequestOffsetDeleteRequestPartition[];
+  partitions: OffsetDeleteRequestPartition[];
 }
 
-export interface OffsetDeleteRequestOffsetDeleteRequestPartition {
+export interface OffsetDeleteRequestPartition {
   /** The partition index. */
   partitionIndex: number;
 }
@@ -25,33 +25,33 @@ export interface OffsetDeleteRequestOffsetDeleteRequestPartition {
 export function decodeOffsetDeleteRequest(r: Reader, version: number): OffsetDeleteRequest {
   return {
     groupId: r.string(false),
-    topics: r.array(false, decodeOffsetDeleteRequestOffsetDeleteRequestTopic, version),
+    topics: r.array(false, decodeOffsetDeleteRequestTopic, version),
   };
 }
 
 export function encodeOffsetDeleteRequest(w: Writer, version: number, m: OffsetDeleteRequest): void {
   w.string(m.groupId, false);
-  w.array(m.topics, false, encodeOffsetDeleteRequestOffsetDeleteRequestTopic, version);
+  w.array(m.topics, false, encodeOffsetDeleteRequestTopic, version);
 }
 
-function decodeOffsetDeleteRequestOffsetDeleteRequestTopic(r: Reader, version: number): OffsetDeleteRequestOffsetDeleteRequestTopic {
+function decodeOffsetDeleteRequestTopic(r: Reader, version: number): OffsetDeleteRequestTopic {
   return {
     name: r.string(false),
-    partitions: r.array(false, decodeOffsetDeleteRequestOffsetDeleteRequestPartition, version),
+    partitions: r.array(false, decodeOffsetDeleteRequestPartition, version),
   };
 }
 
-function encodeOffsetDeleteRequestOffsetDeleteRequestTopic(w: Writer, version: number, m: OffsetDeleteRequestOffsetDeleteRequestTopic): void {
+function encodeOffsetDeleteRequestTopic(w: Writer, version: number, m: OffsetDeleteRequestTopic): void {
   w.string(m.name, false);
-  w.array(m.partitions, false, encodeOffsetDeleteRequestOffsetDeleteRequestPartition, version);
+  w.array(m.partitions, false, encodeOffsetDeleteRequestPartition, version);
 }
 
-function decodeOffsetDeleteRequestOffsetDeleteRequestPartition(r: Reader, version: number): OffsetDeleteRequestOffsetDeleteRequestPartition {
+function decodeOffsetDeleteRequestPartition(r: Reader, version: number): OffsetDeleteRequestPartition {
   return {
     partitionIndex: r.int32(),
   };
 }
 
-function encodeOffsetDeleteRequestOffsetDeleteRequestPartition(w: Writer, version: number, m: OffsetDeleteRequestOffsetDeleteRequestPartition): void {
+function encodeOffsetDeleteRequestPartition(w: Writer, version: number, m: OffsetDeleteRequestPartition): void {
   w.int32(m.partitionIndex);
 }

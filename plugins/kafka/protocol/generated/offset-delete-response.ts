@@ -9,17 +9,17 @@ export interface OffsetDeleteResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
   /** The responses for each topic. */
-  topics: OffsetDeleteResponseOffsetDeleteResponseTopic[];
+  topics: OffsetDeleteResponseTopic[];
 }
 
-export interface OffsetDeleteResponseOffsetDeleteResponseTopic {
+export interface OffsetDeleteResponseTopic {
   /** The topic name. */
   name: string;
   /** The responses for each partition in the topic. */
-  partitions: OffsetDeleteResponseOffsetDeleteResponsePartition[];
+  partitions: OffsetDeleteResponsePartition[];
 }
 
-export interface OffsetDeleteResponseOffsetDeleteResponsePartition {
+export interface OffsetDeleteResponsePartition {
   /** The partition index. */
   partitionIndex: number;
   /** The error code, or 0 if there was no error. */
@@ -30,36 +30,36 @@ export function decodeOffsetDeleteResponse(r: Reader, version: number): OffsetDe
   return {
     errorCode: r.int16(),
     throttleTimeMs: r.int32(),
-    topics: r.array(false, decodeOffsetDeleteResponseOffsetDeleteResponseTopic, version),
+    topics: r.array(false, decodeOffsetDeleteResponseTopic, version),
   };
 }
 
 export function encodeOffsetDeleteResponse(w: Writer, version: number, m: OffsetDeleteResponse): void {
   w.int16(m.errorCode);
   w.int32(m.throttleTimeMs);
-  w.array(m.topics, false, encodeOffsetDeleteResponseOffsetDeleteResponseTopic, version);
+  w.array(m.topics, false, encodeOffsetDeleteResponseTopic, version);
 }
 
-function decodeOffsetDeleteResponseOffsetDeleteResponseTopic(r: Reader, version: number): OffsetDeleteResponseOffsetDeleteResponseTopic {
+function decodeOffsetDeleteResponseTopic(r: Reader, version: number): OffsetDeleteResponseTopic {
   return {
     name: r.string(false),
-    partitions: r.array(false, decodeOffsetDeleteResponseOffsetDeleteResponsePartition, version),
+    partitions: r.array(false, decodeOffsetDeleteResponsePartition, version),
   };
 }
 
-function encodeOffsetDeleteResponseOffsetDeleteResponseTopic(w: Writer, version: number, m: OffsetDeleteResponseOffsetDeleteResponseTopic): void {
+function encodeOffsetDeleteResponseTopic(w: Writer, version: number, m: OffsetDeleteResponseTopic): void {
   w.string(m.name, false);
-  w.array(m.partitions, false, encodeOffsetDeleteResponseOffsetDeleteResponsePartition, version);
+  w.array(m.partitions, false, encodeOffsetDeleteResponsePartition, version);
 }
 
-function decodeOffsetDeleteResponseOffsetDeleteResponsePartition(r: Reader, version: number): OffsetDeleteResponseOffsetDeleteResponsePartition {
+function decodeOffsetDeleteResponsePartition(r: Reader, version: number): OffsetDeleteResponsePartition {
   return {
     partitionIndex: r.int32(),
     errorCode: r.int16(),
   };
 }
 
-function encodeOffsetDeleteResponseOffsetDeleteResponsePartition(w: Writer, version: number, m: OffsetDeleteResponseOffsetDeleteResponsePartition): void {
+function encodeOffsetDeleteResponsePartition(w: Writer, version: number, m: OffsetDeleteResponsePartition): void {
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);
 }

@@ -7,21 +7,21 @@ export interface OffsetFetchRequest {
   /** The group to fetch offsets for. (v0-7) */
   groupId?: string;
   /** Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. (v0-7, nullable v2-7) */
-  topics?: OffsetFetchRequestOffsetFetchRequestTopic[] | null;
+  topics?: OffsetFetchRequestTopic[] | null;
   /** Each group we would like to fetch offsets for (v8-9) */
-  groups?: OffsetFetchRequestOffsetFetchRequestGroup[];
+  groups?: OffsetFetchRequestGroup[];
   /** Whether broker should hold on returning unstable offsets but set a retriable error code for the partitions. (v7-9) */
   requireStable?: boolean;
 }
 
-export interface OffsetFetchRequestOffsetFetchRequestTopic {
+export interface OffsetFetchRequestTopic {
   /** The topic name. */
   name: string;
   /** The partition indexes we would like to fetch offsets for. */
   partitionIndexes: number[];
 }
 
-export interface OffsetFetchRequestOffsetFetchRequestGroup {
+export interface OffsetFetchRequestGroup {
   /** The group ID. */
   groupId: string;
   /** The member ID assigned by the group coordinator if using the new consumer protocol (KIP-848). (v9, nullable v9) */
@@ -29,10 +29,10 @@ export interface OffsetFetchRequestOffsetFetchRequestGroup {
   /** The member epoch if using the new consumer protocol (KIP-848). (v9) */
   memberEpoch?: number;
   /** Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. (nullable v8-9) */
-  topics: OffsetFetchRequestOffsetFetchRequestTopics[] | null;
+  topics: OffsetFetchRequestTopics[] | null;
 }
 
-export interface OffsetFetchRequestOffsetFetchRequestTopics {
+export interface OffsetFetchRequestTopics {
   /** The topic name. */
   name: string;
   /** The partition indexes we would like to fetch offsets for. */
@@ -43,8 +43,8 @@ export function decodeOffsetFetchRequest(r: Reader, version: number): OffsetFetc
   const flexible = version >= 6;
   const m: OffsetFetchRequest = {
     groupId: version <= 7 ? r.string(flexible) : '',
-    topics: version <= 7 ? version >= 2 ? r.nullableArray(flexible, decodeOffsetFetchRequestOffsetFetchRequestTopic, version) : r.array(flexible, decodeOffsetFetchRequestOffsetFetchRequestTopic, version) : null,
-    groups: version >= 8 ? r.array(true, decodeOffsetFetchRequestOffsetFetchRequestGroup, version) : [],
+    topics: version <= 7 ? version >= 2 ? r.nullableArray(flexible, decodeOffsetFetchRequestTopic, version) : r.array(flexible, decodeOffsetFetchRequestTopic, version) : null,
+    groups: version >= 8 ? r.array(true, decodeOffsetFetchRequestGroup, version) : [],
     requireStable: version >= 7 ? r.bool() : false,
   };
   if (flexible) r.skipTaggedFields();
@@ -55,17 +55,17 @@ export function encodeOffsetFetchRequest(w: Writer, version: number, m: OffsetFe
   const flexible = version >= 6;
   if (version <= 7) w.string(m.groupId ?? '', flexible);
   if (version <= 7) {
-    if (version >= 2) w.nullableArray(m.topics ?? null, flexible, encodeOffsetFetchRequestOffsetFetchRequestTopic, version);
-    else w.array(m.topics ?? [], flexible, encodeOffsetFetchRequestOffsetFetchRequestTopic, version);
+    if (version >= 2) w.nullableArray(m.topics ?? null, flexible, encodeOffsetFetchRequestTopic, version);
+    else w.array(m.topics ?? [], flexible, encodeOffsetFetchRequestTopic, version);
   }
-  if (version >= 8) w.array(m.groups ?? [], true, encodeOffsetFetchRequestOffsetFetchRequestGroup, version);
+  if (version >= 8) w.array(m.groups ?? [], true, encodeOffsetFetchRequestGroup, version);
   if (version >= 7) w.bool(m.requireStable ?? false);
   if (flexible) w.uvarint(0);
 }
 
-function decodeOffsetFetchRequestOffsetFetchRequestTopic(r: Reader, version: number): OffsetFetchRequestOffsetFetchRequestTopic {
+function decodeOffsetFetchRequestTopic(r: Reader, version: number): OffsetFetchRequestTopic {
   const flexible = version >= 6;
-  const m: OffsetFetchRequestOffsetFetchRequestTopic = {
+  const m: OffsetFetchRequestTopic = {
     name: r.string(flexible),
     partitionIndexes: r.array(flexible, readElement.int32),
   };
@@ -73,34 +73,34 @@ function decodeOffsetFetchRequestOffsetFetchRequestTopic(r: Reader, version: num
   return m;
 }
 
-function encodeOffsetFetchRequestOffsetFetchRequestTopic(w: Writer, version: number, m: OffsetFetchRequestOffsetFetchRequestTopic): void {
+function encodeOffsetFetchRequestTopic(w: Writer, version: number, m: OffsetFetchRequestTopic): void {
   const flexible = version >= 6;
   w.string(m.name, flexible);
   w.array(m.partitionIndexes, flexible, writeElement.int32);
   if (flexible) w.uvarint(0);
 }
 
-function decodeOffsetFetchRequestOffsetFetchRequestGroup(r: Reader, version: number): OffsetFetchRequestOffsetFetchRequestGroup {
-  const m: OffsetFetchRequestOffsetFetchRequestGroup = {
+function decodeOffsetFetchRequestGroup(r: Reader, version: number): OffsetFetchRequestGroup {
+  const m: OffsetFetchRequestGroup = {
     groupId: r.string(true),
     memberId: version >= 9 ? r.nullableString(true) : null,
     memberEpoch: version >= 9 ? r.int32() : -1,
-    topics: r.nullableArray(true, decodeOffsetFetchRequestOffsetFetchRequestTopics, version),
+    topics: r.nullableArray(true, decodeOffsetFetchRequestTopics, version),
   };
   r.skipTaggedFields();
   return m;
 }
 
-function encodeOffsetFetchRequestOffsetFetchRequestGroup(w: Writer, version: number, m: OffsetFetchRequestOffsetFetchRequestGroup): void {
+function encodeOffsetFetchRequestGroup(w: Writer, version: number, m: OffsetFetchRequestGroup): void {
   w.string(m.groupId, true);
   if (version >= 9) w.nullableString(m.memberId ?? null, true);
   if (version >= 9) w.int32(m.memberEpoch ?? -1);
-  w.nullableArray(m.topics, true, encodeOffsetFetchRequestOffsetFetchRequestTopics, version);
+  w.nullableArray(m.topics, true, encodeOffsetFetchRequestTopics, version);
   w.uvarint(0);
 }
 
-function decodeOffsetFetchRequestOffsetFetchRequestTopics(r: Reader, version: number): OffsetFetchRequestOffsetFetchRequestTopics {
-  const m: OffsetFetchRequestOffsetFetchRequestTopics = {
+function decodeOffsetFetchRequestTopics(r: Reader, version: number): OffsetFetchRequestTopics {
+  const m: OffsetFetchRequestTopics = {
     name: r.string(true),
     partitionIndexes: r.array(true, readElement.int32),
   };
@@ -108,7 +108,7 @@ function decodeOffsetFetchRequestOffsetFetchRequestTopics(r: Reader, version: nu
   return m;
 }
 
-function encodeOffsetFetchRequestOffsetFetchRequestTopics(w: Writer, version: number, m: OffsetFetchRequestOffsetFetchRequestTopics): void {
+function encodeOffsetFetchRequestTopics(w: Writer, version: number, m: OffsetFetchRequestTopics): void {
   w.string(m.name, true);
   w.array(m.partitionIndexes, true, writeElement.int32);
   w.uvarint(0);

@@ -7,21 +7,21 @@ export interface OffsetFetchResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v3-9) */
   throttleTimeMs?: number;
   /** The responses per topic. (v0-7) */
-  topics?: OffsetFetchResponseOffsetFetchResponseTopic[];
+  topics?: OffsetFetchResponseTopic[];
   /** The top-level error code, or 0 if there was no error. (v2-7) */
   errorCode?: number;
   /** The responses per group id. (v8-9) */
-  groups?: OffsetFetchResponseOffsetFetchResponseGroup[];
+  groups?: OffsetFetchResponseGroup[];
 }
 
-export interface OffsetFetchResponseOffsetFetchResponseTopic {
+export interface OffsetFetchResponseTopic {
   /** The topic name. */
   name: string;
   /** The responses per partition */
-  partitions: OffsetFetchResponseOffsetFetchResponsePartition[];
+  partitions: OffsetFetchResponsePartition[];
 }
 
-export interface OffsetFetchResponseOffsetFetchResponsePartition {
+export interface OffsetFetchResponsePartition {
   /** The partition index. */
   partitionIndex: number;
   /** The committed message offset. */
@@ -34,23 +34,23 @@ export interface OffsetFetchResponseOffsetFetchResponsePartition {
   errorCode: number;
 }
 
-export interface OffsetFetchResponseOffsetFetchResponseGroup {
+export interface OffsetFetchResponseGroup {
   /** The group ID. */
   groupId: string;
   /** The responses per topic. */
-  topics: OffsetFetchResponseOffsetFetchResponseTopics[];
+  topics: OffsetFetchResponseTopics[];
   /** The group-level error code, or 0 if there was no error. */
   errorCode: number;
 }
 
-export interface OffsetFetchResponseOffsetFetchResponseTopics {
+export interface OffsetFetchResponseTopics {
   /** The topic name. */
   name: string;
   /** The responses per partition */
-  partitions: OffsetFetchResponseOffsetFetchResponsePartitions[];
+  partitions: OffsetFetchResponsePartitions[];
 }
 
-export interface OffsetFetchResponseOffsetFetchResponsePartitions {
+export interface OffsetFetchResponsePartitions {
   /** The partition index. */
   partitionIndex: number;
   /** The committed message offset. */
@@ -67,9 +67,9 @@ export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFet
   const flexible = version >= 6;
   const m: OffsetFetchResponse = {
     throttleTimeMs: version >= 3 ? r.int32() : 0,
-    topics: version <= 7 ? r.array(flexible, decodeOffsetFetchResponseOffsetFetchResponseTopic, version) : [],
+    topics: version <= 7 ? r.array(flexible, decodeOffsetFetchResponseTopic, version) : [],
     errorCode: version >= 2 && version <= 7 ? r.int16() : 0,
-    groups: version >= 8 ? r.array(true, decodeOffsetFetchResponseOffsetFetchResponseGroup, version) : [],
+    groups: version >= 8 ? r.array(true, decodeOffsetFetchResponseGroup, version) : [],
   };
   if (flexible) r.skipTaggedFields();
   return m;
@@ -78,32 +78,32 @@ export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFet
 export function encodeOffsetFetchResponse(w: Writer, version: number, m: OffsetFetchResponse): void {
   const flexible = version >= 6;
   if (version >= 3) w.int32(m.throttleTimeMs ?? 0);
-  if (version <= 7) w.array(m.topics ?? [], flexible, encodeOffsetFetchResponseOffsetFetchResponseTopic, version);
+  if (version <= 7) w.array(m.topics ?? [], flexible, encodeOffsetFetchResponseTopic, version);
   if (version >= 2 && version <= 7) w.int16(m.errorCode ?? 0);
-  if (version >= 8) w.array(m.groups ?? [], true, encodeOffsetFetchResponseOffsetFetchResponseGroup, version);
+  if (version >= 8) w.array(m.groups ?? [], true, encodeOffsetFetchResponseGroup, version);
   if (flexible) w.uvarint(0);
 }
 
-function decodeOffsetFetchResponseOffsetFetchResponseTopic(r: Reader, version: number): OffsetFetchResponseOffsetFetchResponseTopic {
+function decodeOffsetFetchResponseTopic(r: Reader, version: number): OffsetFetchResponseTopic {
   const flexible = version >= 6;
-  const m: OffsetFetchResponseOffsetFetchResponseTopic = {
+  const m: OffsetFetchResponseTopic = {
     name: r.string(flexible),
-    partitions: r.array(flexible, decodeOffsetFetchResponseOffsetFetchResponsePartition, version),
+    partitions: r.array(flexible, decodeOffsetFetchResponsePartition, version),
   };
   if (flexible) r.skipTaggedFields();
   return m;
 }
 
-function encodeOffsetFetchResponseOffsetFetchResponseTopic(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponseTopic): void {
+function encodeOffsetFetchResponseTopic(w: Writer, version: number, m: OffsetFetchResponseTopic): void {
   const flexible = version >= 6;
   w.string(m.name, flexible);
-  w.array(m.partitions, flexible, encodeOffsetFetchResponseOffsetFetchResponsePartition, version);
+  w.array(m.partitions, flexible, encodeOffsetFetchResponsePartition, version);
   if (flexible) w.uvarint(0);
 }
 
-function decodeOffsetFetchResponseOffsetFetchResponsePartition(r: Reader, version: number): OffsetFetchResponseOffsetFetchResponsePartition {
+function decodeOffsetFetchResponsePartition(r: Reader, version: number): OffsetFetchResponsePartition {
   const flexible = version >= 6;
-  const m: OffsetFetchResponseOffsetFetchResponsePartition = {
+  const m: OffsetFetchResponsePartition = {
     partitionIndex: r.int32(),
     committedOffset: r.int64(),
     committedLeaderEpoch: version >= 5 ? r.int32() : -1,
@@ -114,7 +114,7 @@ function decodeOffsetFetchResponseOffsetFetchResponsePartition(r: Reader, versio
   return m;
 }
 
-function encodeOffsetFetchResponseOffsetFetchResponsePartition(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponsePartition): void {
+function encodeOffsetFetchResponsePartition(w: Writer, version: number, m: OffsetFetchResponsePartition): void {
   const flexible = version >= 6;
   w.int32(m.partitionIndex);
   w.int64(m.committedOffset);
@@ -124,40 +124,40 @@ function encodeOffsetFetchResponseOffsetFetchResponsePartition(w: Writer, versio
   if (flexible) w.uvarint(0);
 }
 
-function decodeOffsetFetchResponseOffsetFetchResponseGroup(r: Reader, version: number): OffsetFetchResponseOffsetFetchResponseGroup {
-  const m: OffsetFetchResponseOffsetFetchResponseGroup = {
+function decodeOffsetFetchResponseGroup(r: Reader, version: number): OffsetFetchResponseGroup {
+  const m: OffsetFetchResponseGroup = {
     groupId: r.string(true),
-    topics: r.array(true, decodeOffsetFetchResponseOffsetFetchResponseTopics, version),
+    topics: r.array(true, decodeOffsetFetchResponseTopics, version),
     errorCode: r.int16(),
   };
   r.skipTaggedFields();
   return m;
 }
 
-function encodeOffsetFetchResponseOffsetFetchResponseGroup(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponseGroup): void {
+function encodeOffsetFetchResponseGroup(w: Writer, version: number, m: OffsetFetchResponseGroup): void {
   w.string(m.groupId, true);
-  w.array(m.topics, true, encodeOffsetFetchResponseOffsetFetchResponseTopics, version);
+  w.array(m.topics, true, encodeOffsetFetchResponseTopics, version);
   w.int16(m.errorCode);
   w.uvarint(0);
 }
 
-function decodeOffsetFetchResponseOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetchResponseOffsetFetchResponseTopics {
-  const m: OffsetFetchResponseOffsetFetchResponseTopics = {
+function decodeOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetchResponseTopics {
+  const m: OffsetFetchResponseTopics = {
     name: r.string(true),
-    partitions: r.array(true, decodeOffsetFetchResponseOffsetFetchResponsePartitions, version),
+    partitions: r.array(true, decodeOffsetFetchResponsePartitions, version),
   };
   r.skipTaggedFields();
   return m;
 }
 
-function encodeOffsetFetchResponseOffsetFetchResponseTopics(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponseTopics): void {
+function encodeOffsetFetchResponseTopics(w: Writer, version: number, m: OffsetFetchResponseTopics): void {
   w.string(m.name, true);
-  w.array(m.partitions, true, encodeOffsetFetchResponseOffsetFetchResponsePartitions, version);
+  w.array(m.partitions, true, encodeOffsetFetchResponsePartitions, version);
   w.uvarint(0);
 }
 
-function decodeOffsetFetchResponseOffsetFetchResponsePartitions(r: Reader, version: number): OffsetFetchResponseOffsetFetchResponsePartitions {
-  const m: OffsetFetchResponseOffsetFetchResponsePartitions = {
+function decodeOffsetFetchResponsePartitions(r: Reader, version: number): OffsetFetchResponsePartitions {
+  const m: OffsetFetchResponsePartitions = {
     partitionIndex: r.int32(),
     committedOffset: r.int64(),
     committedLeaderEpoch: r.int32(),
@@ -168,7 +168,7 @@ function decodeOffsetFetchResponseOffsetFetchResponsePartitions(r: Reader, versi
   return m;
 }
 
-function encodeOffsetFetchResponseOffsetFetchResponsePartitions(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponsePartitions): void {
+function encodeOffsetFetchResponsePartitions(w: Writer, version: number, m: OffsetFetchResponsePartitions): void {
   w.int32(m.partitionIndex);
   w.int64(m.committedOffset);
   w.int32(m.committedLeaderEpoch);

@@ -17,10 +17,10 @@ export interface SyncGroupRequest {
   /** The group protocol name. (v5, nullable v5) */
   protocolName?: string | null;
   /** Each assignment. */
-  assignments: SyncGroupRequestSyncGroupRequestAssignment[];
+  assignments: SyncGroupRequestAssignment[];
 }
 
-export interface SyncGroupRequestSyncGroupRequestAssignment {
+export interface SyncGroupRequestAssignment {
   /** The ID of the member to assign. */
   memberId: string;
   /** The member assignment. */
@@ -36,7 +36,7 @@ export function decodeSyncGroupRequest(r: Reader, version: number): SyncGroupReq
     groupInstanceId: version >= 3 ? r.nullableString(flexible) : null,
     protocolType: version >= 5 ? r.nullableString(true) : null,
     protocolName: version >= 5 ? r.nullableString(true) : null,
-    assignments: r.array(flexible, decodeSyncGroupRequestSyncGroupRequestAssignment, version),
+    assignments: r.array(flexible, decodeSyncGroupRequestAssignment, version),
   };
   if (flexible) r.skipTaggedFields();
   return m;
@@ -50,13 +50,13 @@ export function encodeSyncGroupRequest(w: Writer, version: number, m: SyncGroupR
   if (version >= 3) w.nullableString(m.groupInstanceId ?? null, flexible);
   if (version >= 5) w.nullableString(m.protocolType ?? null, true);
   if (version >= 5) w.nullableString(m.protocolName ?? null, true);
-  w.array(m.assignments, flexible, encodeSyncGroupRequestSyncGroupRequestAssignment, version);
+  w.array(m.assignments, flexible, encodeSyncGroupRequestAssignment, version);
   if (flexible) w.uvarint(0);
 }
 
-function decodeSyncGroupRequestSyncGroupRequestAssignment(r: Reader, version: number): SyncGroupRequestSyncGroupRequestAssignment {
+function decodeSyncGroupRequestAssignment(r: Reader, version: number): SyncGroupRequestAssignment {
   const flexible = version >= 4;
-  const m: SyncGroupRequestSyncGroupRequestAssignment = {
+  const m: SyncGroupRequestAssignment = {
     memberId: r.string(flexible),
     assignment: r.bytes(flexible),
   };
@@ -64,7 +64,7 @@ function decodeSyncGroupRequestSyncGroupRequestAssignment(r: Reader, version: nu
   return m;
 }
 
-function encodeSyncGroupRequestSyncGroupRequestAssignment(w: Writer, version: number, m: SyncGroupRequestSyncGroupRequestAssignment): void {
+function encodeSyncGroupRequestAssignment(w: Writer, version: number, m: SyncGroupRequestAssignment): void {
   const flexible = version >= 4;
   w.string(m.memberId, flexible);
   w.bytes(m.assignment, flexible);

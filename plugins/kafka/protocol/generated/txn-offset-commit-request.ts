@@ -19,17 +19,17 @@ export interface TxnOffsetCommitRequest {
   /** The unique identifier of the consumer instance provided by end user. (v3-4, nullable v3-4) */
   groupInstanceId?: string | null;
   /** Each topic that we want to commit offsets for. */
-  topics: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic[];
+  topics: TxnOffsetCommitRequestTopic[];
 }
 
-export interface TxnOffsetCommitRequestTxnOffsetCommitRequestTopic {
+export interface TxnOffsetCommitRequestTopic {
   /** The topic name. */
   name: string;
   /** The partitions inside the topic that we want to commit offsets for. */
-  partitions: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition[];
+  partitions: TxnOffsetCommitRequestPartition[];
 }
 
-export interface TxnOffsetCommitRequestTxnOffsetCommitRequestPartition {
+export interface TxnOffsetCommitRequestPartition {
   /** The index of the partition within the topic. */
   partitionIndex: number;
   /** The message offset to be committed. */
@@ -50,7 +50,7 @@ export function decodeTxnOffsetCommitRequest(r: Reader, version: number): TxnOff
     generationId: version >= 3 ? r.int32() : -1,
     memberId: version >= 3 ? r.string(true) : '',
     groupInstanceId: version >= 3 ? r.nullableString(true) : null,
-    topics: r.array(flexible, decodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic, version),
+    topics: r.array(flexible, decodeTxnOffsetCommitRequestTopic, version),
   };
   if (flexible) r.skipTaggedFields();
   return m;
@@ -65,30 +65,30 @@ export function encodeTxnOffsetCommitRequest(w: Writer, version: number, m: TxnO
   if (version >= 3) w.int32(m.generationId ?? -1);
   if (version >= 3) w.string(m.memberId ?? '', true);
   if (version >= 3) w.nullableString(m.groupInstanceId ?? null, true);
-  w.array(m.topics, flexible, encodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic, version);
+  w.array(m.topics, flexible, encodeTxnOffsetCommitRequestTopic, version);
   if (flexible) w.uvarint(0);
 }
 
-function decodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(r: Reader, version: number): TxnOffsetCommitRequestTxnOffsetCommitRequestTopic {
+function decodeTxnOffsetCommitRequestTopic(r: Reader, version: number): TxnOffsetCommitRequestTopic {
   const flexible = version >= 3;
-  const m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic = {
+  const m: TxnOffsetCommitRequestTopic = {
     name: r.string(flexible),
-    partitions: r.array(flexible, decodeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition, version),
+    partitions: r.array(flexible, decodeTxnOffsetCommitRequestPartition, version),
   };
   if (flexible) r.skipTaggedFields();
   return m;
 }
 
-function encodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(w: Writer, version: number, m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic): void {
+function encodeTxnOffsetCommitRequestTopic(w: Writer, version: number, m: TxnOffsetCommitRequestTopic): void {
   const flexible = version >= 3;
   w.string(m.name, flexible);
-  w.array(m.partitions, flexible, encodeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition, version);
+  w.array(m.partitions, flexible, encodeTxnOffsetCommitRequestPartition, version);
   if (flexible) w.uvarint(0);
 }
 
-function decodeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(r: Reader, version: number): TxnOffsetCommitRequestTxnOffsetCommitRequestPartition {
+function decodeTxnOffsetCommitRequestPartition(r: Reader, version: number): TxnOffsetCommitRequestPartition {
   const flexible = version >= 3;
-  const m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition = {
+  const m: TxnOffsetCommitRequestPartition = {
     partitionIndex: r.int32(),
     committedOffset: r.int64(),
     committedLeaderEpoch: version >= 2 ? r.int32() : -1,
@@ -98,7 +98,7 @@ function decodeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(r: Reader, 
   return m;
 }
 
-function encodeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(w: Writer, version: number, m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition): void {
+function encodeTxnOffsetCommitRequestPartition(w: Writer, version: number, m: TxnOffsetCommitRequestPartition): void {
   const flexible = version >= 3;
   w.int32(m.partitionIndex);
   w.int64(m.committedOffset);

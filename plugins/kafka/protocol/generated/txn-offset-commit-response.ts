@@ -7,17 +7,17 @@ export interface TxnOffsetCommitResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
   /** The responses for each topic. */
-  topics: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic[];
+  topics: TxnOffsetCommitResponseTopic[];
 }
 
-export interface TxnOffsetCommitResponseTxnOffsetCommitResponseTopic {
+export interface TxnOffsetCommitResponseTopic {
   /** The topic name. */
   name: string;
   /** The responses for each partition in the topic. */
-  partitions: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition[];
+  partitions: TxnOffsetCommitResponsePartition[];
 }
 
-export interface TxnOffsetCommitResponseTxnOffsetCommitResponsePartition {
+export interface TxnOffsetCommitResponsePartition {
   /** The partition index. */
   partitionIndex: number;
   /** The error code, or 0 if there was no error. */
@@ -28,7 +28,7 @@ export function decodeTxnOffsetCommitResponse(r: Reader, version: number): TxnOf
   const flexible = version >= 3;
   const m: TxnOffsetCommitResponse = {
     throttleTimeMs: r.int32(),
-    topics: r.array(flexible, decodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic, version),
+    topics: r.array(flexible, decodeTxnOffsetCommitResponseTopic, version),
   };
   if (flexible) r.skipTaggedFields();
   return m;
@@ -37,30 +37,30 @@ export function decodeTxnOffsetCommitResponse(r: Reader, version: number): TxnOf
 export function encodeTxnOffsetCommitResponse(w: Writer, version: number, m: TxnOffsetCommitResponse): void {
   const flexible = version >= 3;
   w.int32(m.throttleTimeMs);
-  w.array(m.topics, flexible, encodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic, version);
+  w.array(m.topics, flexible, encodeTxnOffsetCommitResponseTopic, version);
   if (flexible) w.uvarint(0);
 }
 
-function decodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(r: Reader, version: number): TxnOffsetCommitResponseTxnOffsetCommitResponseTopic {
+function decodeTxnOffsetCommitResponseTopic(r: Reader, version: number): TxnOffsetCommitResponseTopic {
   const flexible = version >= 3;
-  const m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic = {
+  const m: TxnOffsetCommitResponseTopic = {
     name: r.string(flexible),
-    partitions: r.array(flexible, decodeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition, version),
+    partitions: r.array(flexible, decodeTxnOffsetCommitResponsePartition, version),
   };
   if (flexible) r.skipTaggedFields();
   return m;
 }
 
-function encodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(w: Writer, version: number, m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic): void {
+function encodeTxnOffsetCommitResponseTopic(w: Writer, version: number, m: TxnOffsetCommitResponseTopic): void {
   const flexible = version >= 3;
   w.string(m.name, flexible);
-  w.array(m.partitions, flexible, encodeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition, version);
+  w.array(m.partitions, flexible, encodeTxnOffsetCommitResponsePartition, version);
   if (flexible) w.uvarint(0);
 }
 
-function decodeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(r: Reader, version: number): TxnOffsetCommitResponseTxnOffsetCommitResponsePartition {
+function decodeTxnOffsetCommitResponsePartition(r: Reader, version: number): TxnOffsetCommitResponsePartition {
   const flexible = version >= 3;
-  const m: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition = {
+  const m: TxnOffsetCommitResponsePartition = {
     partitionIndex: r.int32(),
     errorCode: r.int16(),
   };
@@ -68,7 +68,7 @@ function decodeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(r: Reader
   return m;
 }
 
-function encodeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(w: Writer, version: number, m: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition): void {
+function encodeTxnOffsetCommitResponsePartition(w: Writer, version: number, m: TxnOffsetCommitResponsePartition): void {
   const flexible = version >= 3;
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);
