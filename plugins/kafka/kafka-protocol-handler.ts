@@ -21,10 +21,14 @@ import { KafkaServer } from './server/kafka-server.js';
 import { TopicNamer } from './topics/topic-names.js';
 import { TopicService } from './topics/topic-service.js';
 
+/** How often idempotent-producer state is swept (Kafka's producer.id.expiration.check.interval.ms). */
+const PRODUCER_EXPIRY_CHECK_MS = 10 * 60 * 1000;
+
 export class KafkaProtocolHandler implements ProtocolHandler {
   readonly protocolName = 'kafka';
   private broker?: KafkaBrokerContext;
   private server?: KafkaServer;
+  private producerExpiryTimer?: NodeJS.Timeout;
 
   async initialize(host: HostContext): Promise<void> {
     const config = parseKafkaConfig(host.rawConfig);
@@ -81,10 +85,17 @@ export class KafkaProtocolHandler implements ProtocolHandler {
     this.broker.config.advertisedListeners.forEach((advertised, i) => {
       if (advertised.port === 0 && bound[i]) advertised.port = bound[i].port;
     });
+    this.producerExpiryTimer = setInterval(() => {
+      this.broker?.partitions
+        .expireProducers()
+        .catch((err: unknown) => this.broker?.host.logger.warn({ err }, 'producer expiry failed'));
+    }, PRODUCER_EXPIRY_CHECK_MS);
+    this.producerExpiryTimer.unref();
     return bound;
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.producerExpiryTimer);
     // In-flight requests get a share of the host's shutdown budget; long polls end at once.
     await this.server?.stop(Math.min(5000, this.broker?.host.hostConfig.shutdownTimeoutMs ?? 5000));
   }

@@ -74,6 +74,16 @@ export class PartitionManager {
     return next;
   }
 
+  /** Forgets idempotent producers silent for longer than Kafka's producer.id.expiration.ms. */
+  async expireProducers(now = Date.now()): Promise<number> {
+    let removed = 0;
+    for (const open of this.partitions.values()) {
+      const partition = await open.catch(() => undefined);
+      if (partition) removed += partition.producers.removeExpired(now);
+    }
+    return removed;
+  }
+
   /** Forgets a deleted topic's partitions and removes their data. */
   async dropTopic(topic: string, partitionCount: number): Promise<void> {
     for (let index = 0; index < partitionCount; index++) {
