@@ -4,6 +4,7 @@
  */
 import {
   BATCH_HEADER_SIZE,
+  BATCH_LOG_OVERHEAD,
   LAST_OFFSET_DELTA,
   MAGIC,
   MAX_TIMESTAMP,
@@ -64,7 +65,8 @@ export function maxTimestampAt(buf: Buffer, pos: number): number {
 
 /**
  * Bytes of the whole batches from `pos` that fit in `budget` (the first one regardless when
- * `minOneBatch`), stopping at `end`. `buf[pos, end)` must be well framed.
+ * `minOneBatch`), stopping at `end` or at a batch cut short by it. `buf[pos, end)` must be a run
+ * of well-framed batches, possibly cut short.
  */
 export function wholeBatchesLength(
   buf: Buffer,
@@ -74,8 +76,9 @@ export function wholeBatchesLength(
   minOneBatch: boolean,
 ): number {
   let length = 0;
-  while (pos + length < end) {
+  while (end - (pos + length) >= BATCH_LOG_OVERHEAD) {
     const size = batchSizeAt(buf, pos + length);
+    if (size > end - (pos + length)) break;
     if (length + size > budget && !(minOneBatch && length === 0)) break;
     length += size;
   }

@@ -43,7 +43,9 @@ export function resolveLogConfig(...overrides: (Partial<LogConfig> | undefined)[
   }
   for (const [key, [min, max, allowMinusOne]] of Object.entries(RANGES)) {
     const value = config[key as keyof LogConfig];
-    const ok = Number.isInteger(value) && ((value >= min && value <= max) || (allowMinusOne && value === -1));
+    const ok =
+      Number.isInteger(value) &&
+      ((value >= min && value <= max) || (allowMinusOne && value === -1));
     if (!ok) {
       throw new RangeError(
         `log config ${key} must be an integer in [${min}, ${max}]${allowMinusOne ? ' or -1' : ''}, got ${value}`,

@@ -8,4 +8,9 @@ export interface StorageLogger {
 
 const ignore = (): void => {};
 
-export const silentLogger: StorageLogger = { info: ignore, warn: ignore, error: ignore, debug: ignore };
+export const silentLogger: StorageLogger = {
+  info: ignore,
+  warn: ignore,
+  error: ignore,
+  debug: ignore,
+};

@@ -8,7 +8,7 @@ export abstract class SparseIndex {
   private count: number;
 
   protected constructor(
-    private readonly entryBytes: number,
+    readonly entryBytes: number,
     contents?: Buffer,
   ) {
     this.buf = contents ?? Buffer.alloc(64 * entryBytes);

@@ -37,6 +37,13 @@ export class TimeIndex extends SparseIndex {
     return this.entries === 0 ? -1 : this.keyAt(this.entries - 1);
   }
 
+  /** Offset of the last entry; the base offset when there is none. */
+  get lastOffset(): number {
+    return this.entries === 0
+      ? this.baseOffset
+      : this.baseOffset + this.bytes.readUInt32BE(this.at(this.entries - 1) + 8);
+  }
+
   /** Adds an entry when `timestamp` is above the last one (the index only ever rises). */
   maybeAppend(timestamp: number, offset: number): void {
     if (timestamp <= this.lastTimestamp) return;
@@ -51,7 +58,9 @@ export class TimeIndex extends SparseIndex {
    */
   scanStart(target: number): number {
     const entry = this.floor(target, true);
-    return entry < 0 ? this.baseOffset : this.baseOffset + this.bytes.readUInt32BE(this.at(entry) + 8);
+    return entry < 0
+      ? this.baseOffset
+      : this.baseOffset + this.bytes.readUInt32BE(this.at(entry) + 8);
   }
 
   protected keyAt(entry: number): number {

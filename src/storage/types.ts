@@ -89,6 +89,23 @@ export class LogClosedError extends Error {
   }
 }
 
+/**
+ * A write or fsync of the log failed; the log takes no appends until it is reopened (which
+ * recovers its tail). Kafka's KAFKA_STORAGE_ERROR.
+ */
+export class LogOfflineError extends Error {
+  constructor(
+    readonly topicPartition: TopicPartition,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `log ${topicPartition.topic}-${topicPartition.partition} is offline after an I/O failure`,
+      options,
+    );
+    this.name = 'LogOfflineError';
+  }
+}
+
 export interface PartitionLog {
   readonly topicPartition: TopicPartition;
   readonly config: LogConfig;
@@ -104,7 +121,8 @@ export interface PartitionLog {
    *
    * The store takes the buffer over: it writes each batch's baseOffset into it in place and may
    * keep referring to it after resolution (recent-tail cache), so the caller must not modify or
-   * reuse it. Rejects with InvalidBatchError on bad framing, LogClosedError after close().
+   * reuse it. Rejects with InvalidBatchError on bad framing, LogClosedError after close(),
+   * LogOfflineError once a write has failed.
    */
   append(batches: Buffer): Promise<AppendResult>;
   /** Reads whole batches from `offset`; throws OffsetOutOfRangeError outside [start, end]. */

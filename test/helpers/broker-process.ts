@@ -32,7 +32,7 @@ export class BrokerProcess {
         cwd: ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
         // Logs stay in `output` for the test to read; nothing is printed.
-      env: { ...process.env, KOPPA_LOG_LEVEL: 'info' },
+        env: { ...process.env, KOPPA_LOG_LEVEL: 'info' },
       },
     );
     this.child = child;

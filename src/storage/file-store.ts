@@ -1,0 +1,206 @@
+/**
+ * The durable embedded message store: one directory of segment files per partition under
+ * `dataDir` (see topic-dirs for the naming), opened on demand. The store owns what its logs share:
+ * config defaults, the logger, and the memory budgets of tail caches and closed-segment indexes.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import path from 'node:path';
+import { isErrno } from './file-io.js';
+import { DEFAULT_LOG_CONFIG, resolveLogConfig } from './log-config.js';
+import { silentLogger, type StorageLogger } from './logger.js';
+import { MemoryBudget } from './memory-budget.js';
+import { FilePartitionLog } from './partition-log.js';
+import { TailCache } from './tail-cache.js';
+import { logDir, partitionFromDirName, partitionKey, topicFromDirName } from './topic-dirs.js';
+import {
+  LogClosedError,
+  type LogConfig,
+  type MessageStore,
+  type PartitionLog,
+  type TopicPartition,
+} from './types.js';
+
+export { DEFAULT_LOG_CONFIG };
+
+const MiB = 1024 * 1024;
+
+export interface FileMessageStoreOptions {
+  dataDir: string;
+  /** Store-wide log settings; openLog's config overrides them per log. */
+  defaults?: Partial<LogConfig>;
+  logger?: StorageLogger;
+  /** Recent batches kept in memory for tail reads, all logs together. Default 64 MiB. */
+  tailCacheBytes?: number;
+  /** The most one log's tail cache holds. Default 4 MiB. */
+  tailCacheBytesPerLog?: number;
+  /** Memory for the indexes of closed segments, all logs together. Default 64 MiB. */
+  indexCacheBytes?: number;
+  /** Wall clock, ms (segment age, retention); tests pass a fake one. */
+  clock?: () => number;
+}
+
+export class FileMessageStore implements MessageStore {
+  readonly dataDir: string;
+  private readonly defaults: LogConfig;
+  private readonly logger: StorageLogger;
+  private readonly clock: () => number;
+  private readonly tailBudget: MemoryBudget;
+  private readonly tailBytesPerLog: number;
+  private readonly indexBudget: MemoryBudget;
+  private readonly logs = new Map<string, Promise<FilePartitionLog>>();
+  private readonly deletions = new Map<string, Promise<void>>();
+  private closing: Promise<void> | null = null;
+
+  constructor(options: FileMessageStoreOptions) {
+    this.dataDir = path.resolve(options.dataDir);
+    this.defaults = resolveLogConfig(options.defaults);
+    this.logger = options.logger ?? silentLogger;
+    this.clock = options.clock ?? Date.now;
+    this.tailBudget = new MemoryBudget(options.tailCacheBytes ?? 64 * MiB);
+    this.tailBytesPerLog = options.tailCacheBytesPerLog ?? 4 * MiB;
+    this.indexBudget = new MemoryBudget(options.indexCacheBytes ?? 64 * MiB);
+  }
+
+  openLog(tp: TopicPartition, config?: Partial<LogConfig>): Promise<PartitionLog> {
+    if (this.closing) return Promise.reject(new LogClosedError());
+    const key = partitionKey(tp);
+    const existing = this.logs.get(key);
+    if (existing) return existing;
+    const opening: Promise<FilePartitionLog> = this.openNew(tp, config, () => {
+      if (this.logs.get(key) === opening) this.logs.delete(key);
+    });
+    this.logs.set(key, opening);
+    opening.catch(() => {
+      if (this.logs.get(key) === opening) this.logs.delete(key);
+    });
+    return opening;
+  }
+
+  async listLogs(): Promise<TopicPartition[]> {
+    const found: TopicPartition[] = [];
+    for (const topicDir of await readDirs(this.dataDir)) {
+      const topic = topicFromDirName(topicDir);
+      if (topic === null) continue;
+      for (const partitionDir of await readDirs(path.join(this.dataDir, topicDir))) {
+        const partition = partitionFromDirName(partitionDir);
+        if (partition !== null) found.push({ topic, partition });
+      }
+    }
+    return found.sort((a, b) =>
+      a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1,
+    );
+  }
+
+  deleteLog(tp: TopicPartition): Promise<void> {
+    if (this.closing) return Promise.reject(new LogClosedError());
+    const key = partitionKey(tp);
+    const previous = this.deletions.get(key) ?? Promise.resolve();
+    const deletion = previous.catch(() => undefined).then(() => this.deleteNow(tp, key));
+    this.deletions.set(key, deletion);
+    const forget = (): void => {
+      if (this.deletions.get(key) === deletion) this.deletions.delete(key);
+    };
+    deletion.then(forget, forget);
+    return deletion;
+  }
+
+  async enforceRetention(now?: number): Promise<void> {
+    const errors: unknown[] = [];
+    for (const opening of [...this.logs.values()]) {
+      try {
+        await (await opening).enforceRetention(now);
+      } catch (err) {
+        if (err instanceof LogClosedError) continue; // closed or deleted meanwhile
+        this.logger.error({ err }, 'log retention failed');
+        errors.push(err);
+      }
+    }
+    if (errors.length > 0) throw new AggregateError(errors, 'retention failed for some logs');
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.closeNow();
+    return this.closing;
+  }
+
+  private async openNew(
+    tp: TopicPartition,
+    overrides: Partial<LogConfig> | undefined,
+    onClosed: () => void,
+  ): Promise<FilePartitionLog> {
+    await this.deletions.get(partitionKey(tp))?.catch(() => undefined);
+    const config = resolveLogConfig(this.defaults, overrides);
+    const dir = logDir(this.dataDir, tp);
+    await makeDir(dir);
+    return FilePartitionLog.open({
+      dir,
+      topicPartition: { topic: tp.topic, partition: tp.partition },
+      config,
+      logger: this.logger,
+      clock: this.clock,
+      indexBudget: this.indexBudget,
+      tailCache: new TailCache(this.tailBudget, this.tailBytesPerLog),
+      onClosed,
+    });
+  }
+
+  private async deleteNow(tp: TopicPartition, key: string): Promise<void> {
+    const opening = this.logs.get(key);
+    this.logs.delete(key);
+    const log = await opening?.catch(() => null);
+    await log?.shutdown(false);
+    const dir = logDir(this.dataDir, tp);
+    // Renamed first so that a crash halfway never leaves a partial log that listLogs reports.
+    const doomed = path.join(path.dirname(dir), `.${path.basename(dir)}.deleted-${randomUUID()}`);
+    try {
+      await rename(dir, doomed);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return;
+      throw err;
+    }
+    await rm(doomed, { recursive: true, force: true });
+    try {
+      await rmdir(path.dirname(dir));
+    } catch (err) {
+      if (!isErrno(err, 'ENOTEMPTY') && !isErrno(err, 'EEXIST') && !isErrno(err, 'ENOENT'))
+        throw err;
+    }
+    this.logger.info({ topic: tp.topic, partition: tp.partition }, 'deleted log');
+  }
+
+  private async closeNow(): Promise<void> {
+    const results = await Promise.allSettled(
+      [...this.logs.values()].map(async (opening) => {
+        const log = await opening.catch(() => null); // a failed open has nothing to close
+        await log?.close();
+      }),
+    );
+    const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    for (const err of errors) this.logger.error({ err }, 'closing a log failed');
+    if (errors.length > 0) throw new AggregateError(errors, 'some logs did not close cleanly');
+  }
+}
+
+/** Names of the subdirectories of `dir`; none when it does not exist. */
+async function readDirs(dir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(dir, { withFileTypes: true });
+    return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return [];
+    throw err;
+  }
+}
+
+/** mkdir -p that survives deleteLog removing an empty topic directory at the same moment. */
+async function makeDir(dir: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await mkdir(dir, { recursive: true });
+      return;
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT') || attempt === 3) throw err;
+    }
+  }
+}

@@ -1,0 +1,538 @@
+/**
+ * The file-backed log of one partition: a directory of segments, the last one active. Writes,
+ * rolls, retention and log start changes run one at a time through a queue; appends that arrive
+ * while a write is in progress go out together in the next one (one vectored write per segment
+ * touched). Reads run concurrently on a snapshot of the segment list and never look past the
+ * bytes whose write has completed. Durability follows the flush policy; fsyncs are shared by the
+ * appends waiting on them (group commit).
+ */
+import { readdir, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { AppendWaiters } from './append-waiters.js';
+import { EMPTY_RECORDS, frameBatchSet, type BatchSetSummary } from './batch-framing.js';
+import { fsyncDir, readFileIfExists, writeFileAtomically } from './file-io.js';
+import { deletionReason, shouldRoll, type DeletionReason } from './log-policy.js';
+import { recoverSegment } from './log-recovery.js';
+import type { StorageLogger } from './logger.js';
+import type { MemoryBudget } from './memory-budget.js';
+import { LogSegment, parseSegmentLogName, type SegmentContext } from './segment.js';
+import { SerialQueue } from './serial-queue.js';
+import type { TailCache } from './tail-cache.js';
+import {
+  LogClosedError,
+  LogOfflineError,
+  OffsetOutOfRangeError,
+  type AppendResult,
+  type LogConfig,
+  type PartitionLog,
+  type ReadResult,
+  type TimestampLookup,
+  type TopicPartition,
+} from './types.js';
+
+/** Present only between a clean close and the next open: the files need no recovery scan. */
+export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
+/** The log start offset when DeleteRecords moved it inside a segment. */
+export const LOG_START_OFFSET_FILE = 'log-start-offset';
+
+export interface FileLogOptions {
+  readonly dir: string;
+  readonly topicPartition: TopicPartition;
+  readonly config: LogConfig;
+  readonly logger: StorageLogger;
+  readonly clock: () => number;
+  readonly indexBudget: MemoryBudget;
+  readonly tailCache: TailCache;
+  /** Called once the log has closed, so that its store forgets it. */
+  readonly onClosed?: (log: FilePartitionLog) => void;
+}
+
+interface PendingAppend {
+  batches: Buffer;
+  summary: BatchSetSummary;
+  resolve(result: AppendResult): void;
+  reject(err: unknown): void;
+}
+
+/** Linux's IOV_MAX: the most buffers one writev takes. */
+const MAX_BUFFERS_PER_WRITE = 1024;
+
+export class FilePartitionLog implements PartitionLog {
+  readonly topicPartition: TopicPartition;
+  readonly config: LogConfig;
+  /** Oldest first; replaced, never mutated, so that readers can hold a snapshot. */
+  private segments: readonly LogSegment[];
+  private startOffset: number;
+  private endOffset: number;
+  /** Bytes of all segments but the active one. */
+  private closedBytes: number;
+  private readonly queue = new SerialQueue();
+  /** Appends waiting for the write in progress; the next queued task writes them together. */
+  private pending: PendingAppend[] = [];
+  private readonly waiters = new AppendWaiters();
+  private state: 'open' | 'closing' | 'closed' = 'open';
+  private closing: Promise<void> | null = null;
+  private failure: Error | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private unflushedMessages = 0;
+
+  private constructor(
+    private readonly options: FileLogOptions,
+    private readonly ctx: SegmentContext,
+    segments: LogSegment[],
+    checkpointedStart: number,
+  ) {
+    this.topicPartition = options.topicPartition;
+    this.config = options.config;
+    this.segments = segments;
+    this.endOffset = segments[segments.length - 1].nextOffset;
+    this.startOffset = Math.min(
+      Math.max(segments[0].baseOffset, checkpointedStart),
+      this.endOffset,
+    );
+    this.closedBytes = segments.slice(0, -1).reduce((sum, s) => sum + s.size, 0);
+  }
+
+  static async open(options: FileLogOptions): Promise<FilePartitionLog> {
+    const { dir, logger, topicPartition } = options;
+    const logFields = { topic: topicPartition.topic, partition: topicPartition.partition };
+    const ctx: SegmentContext = {
+      dir,
+      indexIntervalBytes: options.config.indexIntervalBytes,
+      indexBudget: options.indexBudget,
+      logger,
+      logFields,
+    };
+    const names = await readdir(dir);
+    const clean = names.includes(CLEAN_SHUTDOWN_FILE);
+    if (clean) {
+      // From here on a crash must not look like a clean shutdown.
+      await unlink(path.join(dir, CLEAN_SHUTDOWN_FILE));
+      await fsyncDir(dir);
+    }
+    const checkpointedStart = await readLogStartOffset(dir, logger, logFields);
+    const bases = names
+      .map(parseSegmentLogName)
+      .filter((base): base is number => base !== null)
+      .sort((a, b) => a - b);
+
+    const segments: LogSegment[] = [];
+    try {
+      for (const base of bases) segments.push(await LogSegment.open(ctx, base));
+      for (let i = 0; i + 1 < segments.length; i++) {
+        segments[i].nextOffset = segments[i + 1].baseOffset;
+      }
+      const last = segments[segments.length - 1];
+      if (!last) {
+        segments.push(await LogSegment.create(ctx, checkpointedStart, options.clock()));
+      } else if (!clean || !(await last.resume())) {
+        if (clean) {
+          logger.warn(
+            { ...logFields, file: last.file },
+            'log files disagree with the clean shutdown',
+          );
+        }
+        await recoverSegment(last, logger, logFields);
+      }
+    } catch (err) {
+      await Promise.all(segments.map((segment) => segment.retire()));
+      throw err;
+    }
+    const log = new FilePartitionLog(options, ctx, segments, checkpointedStart);
+    logger.info(
+      {
+        ...logFields,
+        segments: segments.length,
+        logStartOffset: log.startOffset,
+        logEndOffset: log.endOffset,
+        cleanShutdown: clean,
+      },
+      'opened log',
+    );
+    return log;
+  }
+
+  logStartOffset(): number {
+    return this.startOffset;
+  }
+
+  logEndOffset(): number {
+    return this.endOffset;
+  }
+
+  sizeInBytes(): number {
+    return this.closedBytes + this.active.size;
+  }
+
+  append(batches: Buffer): Promise<AppendResult> {
+    let summary: BatchSetSummary;
+    try {
+      this.checkWritable();
+      summary = frameBatchSet(batches);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      this.pending.push({ batches, summary, resolve, reject });
+      if (this.pending.length === 1) {
+        this.queue
+          .run(() => this.writePending())
+          .catch((err: unknown) => {
+            this.options.logger.error({ ...this.logFields, err }, 'append task failed');
+          });
+      }
+    });
+  }
+
+  async read(offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult> {
+    this.checkOpen();
+    if (!Number.isInteger(offset) || offset < this.startOffset || offset > this.endOffset) {
+      throw new OffsetOutOfRangeError(offset, this.startOffset, this.endOffset);
+    }
+    let records: Buffer = EMPTY_RECORDS;
+    if (offset < this.endOffset && (maxBytes > 0 || minOneBatch)) {
+      records =
+        this.options.tailCache.read(offset, maxBytes, minOneBatch) ??
+        (await this.readSegment(offset, maxBytes, minOneBatch));
+    }
+    return { records, highWatermark: this.endOffset, logStartOffset: this.startOffset };
+  }
+
+  async offsetForTimestamp(timestamp: number): Promise<TimestampLookup | null> {
+    this.checkOpen();
+    const start = this.startOffset;
+    for (const segment of this.segments) {
+      if (segment.nextOffset <= start || !segment.acquire()) continue;
+      try {
+        if ((await segment.maxBatchTimestamp()) < timestamp) continue;
+        const found = await segment.findTimestamp(timestamp, start);
+        if (found) {
+          return { offset: Math.max(found.baseOffset, start), timestamp: found.maxTimestamp };
+        }
+      } finally {
+        segment.release();
+      }
+    }
+    return null;
+  }
+
+  async advanceLogStartOffset(offset: number): Promise<void> {
+    this.checkOpen();
+    if (!Number.isInteger(offset) || offset < 0 || offset > this.endOffset) {
+      throw new OffsetOutOfRangeError(offset, this.startOffset, this.endOffset);
+    }
+    await this.queue.run(async () => {
+      if (offset <= this.startOffset) return;
+      await writeFileAtomically(path.join(this.options.dir, LOG_START_OFFSET_FILE), `${offset}\n`);
+      this.startOffset = offset;
+      await this.deleteOldest(this.closedSegmentsBelow(offset), 'log-start-offset');
+    });
+  }
+
+  enforceRetention(now = this.options.clock()): Promise<number> {
+    try {
+      this.checkOpen();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.queue.run(async () => {
+      const segments = this.segments;
+      let remaining = this.sizeInBytes();
+      let count = 0;
+      let reason: DeletionReason | null = null;
+      for (; count < segments.length - 1; count++) {
+        const segment = segments[count];
+        const facts = {
+          size: segment.size,
+          endOffset: segment.nextOffset,
+          largestTimestamp: this.config.retentionMs >= 0 ? await segment.largestTimestamp() : -1,
+        };
+        const why = deletionReason(facts, remaining, this.startOffset, now, this.config);
+        if (why === null) break;
+        reason ??= why;
+        remaining -= segment.size;
+      }
+      await this.deleteOldest(count, reason);
+      return count;
+    });
+  }
+
+  async flush(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.unflushedMessages = 0;
+    await this.syncSegment(this.active);
+  }
+
+  waitForAppend(offset: number, signal: AbortSignal): Promise<void> {
+    if (this.state !== 'open') return Promise.resolve();
+    return this.waiters.wait(offset, this.endOffset, signal);
+  }
+
+  close(): Promise<void> {
+    return this.shutdown(true);
+  }
+
+  /**
+   * Stops the log: queued appends finish, later ones are rejected. With `clean`, the indexes
+   * are written, everything is fsynced and the clean-shutdown marker lets the next open skip
+   * recovery; without (the log is about to be deleted), the files are just let go.
+   */
+  shutdown(clean: boolean): Promise<void> {
+    if (!this.closing) {
+      this.state = 'closing';
+      this.closing = this.closeNow(clean);
+    }
+    return this.closing;
+  }
+
+  private get active(): LogSegment {
+    return this.segments[this.segments.length - 1];
+  }
+
+  private get logFields(): Readonly<Record<string, unknown>> {
+    return this.ctx.logFields;
+  }
+
+  private checkOpen(): void {
+    if (this.state !== 'open') throw new LogClosedError(this.topicPartition);
+  }
+
+  private checkWritable(): void {
+    this.checkOpen();
+    if (this.failure) throw new LogOfflineError(this.topicPartition, { cause: this.failure });
+  }
+
+  /**
+   * Writes every append that queued up while the previous write ran, in call order: one write
+   * per segment they land in, so that many small concurrent appends cost few system calls.
+   */
+  private async writePending(): Promise<void> {
+    const group = this.pending;
+    this.pending = [];
+    let next = 0;
+    try {
+      while (next < group.length) {
+        if (this.failure) throw new LogOfflineError(this.topicPartition, { cause: this.failure });
+        next = await this.writeRun(group, next);
+      }
+    } catch (err) {
+      // The log is offline now (writeRun took it there): nothing from here on is written.
+      for (const append of group.slice(next)) append.reject(err);
+    }
+  }
+
+  /** Writes the appends from `group[first]` on that fit in one segment; returns where it stopped. */
+  private async writeRun(group: PendingAppend[], first: number): Promise<number> {
+    const now = this.options.clock();
+    let segment: LogSegment;
+    let ends: number[];
+    let run: PendingAppend[];
+    try {
+      segment = await this.segmentTaking(group[first], now);
+      run = group.slice(first, this.runEnd(group, first, segment, now));
+      ends = await segment.append(
+        run.map((append) => append.batches),
+        this.endOffset,
+      );
+    } catch (err) {
+      throw this.fail(err);
+    }
+    const results = run.map((append, i): AppendResult => {
+      const baseOffset = i === 0 ? this.endOffset : ends[i - 1];
+      this.options.tailCache.add(append.batches, baseOffset, ends[i]);
+      return { baseOffset, logEndOffset: ends[i], logStartOffset: this.startOffset };
+    });
+    this.endOffset = ends[ends.length - 1];
+    this.waiters.notify(this.endOffset);
+    const messages = run.reduce((sum, append) => sum + append.summary.recordCount, 0);
+    const durable = this.applyFlushPolicy(segment, messages);
+    run.forEach((append, i) => {
+      if (durable) durable.then(() => append.resolve(results[i]), append.reject);
+      else append.resolve(results[i]);
+    });
+    return first + run.length;
+  }
+
+  /** The active segment, after a roll if `append` does not belong in the current one. */
+  private async segmentTaking(append: PendingAppend, now: number): Promise<LogSegment> {
+    const { batches, summary } = append;
+    const active = this.active;
+    return shouldRoll(active, batches.length, this.endOffset, summary.offsetCount, now, this.config)
+      ? this.roll(now)
+      : active;
+  }
+
+  /** End of the run of appends from `first` that `segment` takes without rolling (at least one). */
+  private runEnd(group: PendingAppend[], first: number, segment: LogSegment, now: number): number {
+    const grown = {
+      baseOffset: segment.baseOffset,
+      size: segment.size,
+      createdAt: segment.createdAt,
+    };
+    let nextOffset = this.endOffset;
+    let end = first;
+    do {
+      grown.size += group[end].batches.length;
+      nextOffset += group[end].summary.offsetCount;
+      end++;
+    } while (
+      end < group.length &&
+      end - first < MAX_BUFFERS_PER_WRITE &&
+      !shouldRoll(
+        grown,
+        group[end].batches.length,
+        nextOffset,
+        group[end].summary.offsetCount,
+        now,
+        this.config,
+      )
+    );
+    return end;
+  }
+
+  /** Seals the active segment (fsynced, so only the last segment can ever have a torn tail). */
+  private async roll(now: number): Promise<LogSegment> {
+    const sealed = this.active;
+    await sealed.persist(true, now);
+    const next = await LogSegment.create(this.ctx, this.endOffset, now);
+    this.segments = [...this.segments, next];
+    this.closedBytes += sealed.size;
+    this.unflushedMessages = 0;
+    this.options.logger.debug(
+      { ...this.logFields, sealed: sealed.file, bytes: sealed.size, next: next.file },
+      'rolled log segment',
+    );
+    return next;
+  }
+
+  /** The fsync this append must wait for, if the flush policy wants one now. */
+  private applyFlushPolicy(segment: LogSegment, messages: number): Promise<void> | null {
+    const { flushIntervalMessages, flushIntervalMs } = this.config;
+    this.unflushedMessages += messages;
+    if (
+      flushIntervalMs === 0 ||
+      (flushIntervalMessages > 0 && this.unflushedMessages >= flushIntervalMessages)
+    ) {
+      this.unflushedMessages = 0;
+      return this.syncSegment(segment);
+    }
+    if (flushIntervalMs > 0 && !this.flushTimer) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = null;
+        this.flush().catch(() => undefined); // fail() has logged it and taken the log offline
+      }, flushIntervalMs);
+      this.flushTimer.unref();
+    }
+    return null;
+  }
+
+  private async syncSegment(segment: LogSegment): Promise<void> {
+    try {
+      await segment.sync();
+    } catch (err) {
+      throw this.fail(err);
+    }
+  }
+
+  /** Takes the log offline after an I/O failure: the file no longer matches what we know. */
+  private fail(err: unknown): Error {
+    if (!this.failure) {
+      this.failure = err instanceof Error ? err : new Error(String(err));
+      this.options.logger.error({ ...this.logFields, err }, 'log write failed; the log is offline');
+    }
+    return err instanceof Error ? err : this.failure;
+  }
+
+  private async readSegment(
+    offset: number,
+    maxBytes: number,
+    minOneBatch: boolean,
+  ): Promise<Buffer> {
+    const segment = segmentFor(this.segments, offset);
+    if (!segment.acquire()) {
+      // Retired since the range check: deleted by retention, or the log closed.
+      this.checkOpen();
+      throw new OffsetOutOfRangeError(offset, this.startOffset, this.endOffset);
+    }
+    try {
+      return await segment.read(offset, maxBytes, minOneBatch);
+    } finally {
+      segment.release();
+    }
+  }
+
+  /** How many closed segments lie wholly below `offset`. */
+  private closedSegmentsBelow(offset: number): number {
+    let count = 0;
+    while (count < this.segments.length - 1 && this.segments[count].nextOffset <= offset) count++;
+    return count;
+  }
+
+  private async deleteOldest(count: number, reason: DeletionReason | null): Promise<void> {
+    if (count === 0) return;
+    const doomed = this.segments.slice(0, count);
+    this.segments = this.segments.slice(count);
+    this.closedBytes -= doomed.reduce((sum, s) => sum + s.size, 0);
+    this.startOffset = Math.max(this.startOffset, this.segments[0].baseOffset);
+    this.options.logger.info(
+      {
+        ...this.logFields,
+        reason,
+        segments: doomed.map((s) => s.baseOffset),
+        logStartOffset: this.startOffset,
+      },
+      'deleted log segments',
+    );
+    for (const segment of doomed) await segment.delete();
+  }
+
+  private async closeNow(clean: boolean): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    await this.queue.drain();
+    this.waiters.wakeAll();
+    this.options.tailCache.clear();
+    try {
+      if (clean && !this.failure) {
+        await this.active.persist(false, this.options.clock());
+        await writeFileAtomically(path.join(this.options.dir, CLEAN_SHUTDOWN_FILE), '');
+      }
+    } finally {
+      this.state = 'closed';
+      await Promise.all(this.segments.map((segment) => segment.retire()));
+      this.options.onClosed?.(this);
+      this.options.logger.debug({ ...this.logFields, clean }, 'closed log');
+    }
+  }
+}
+
+/** The segment holding `offset`: the last whose base offset is not above it. */
+function segmentFor(segments: readonly LogSegment[], offset: number): LogSegment {
+  let lo = 0;
+  let hi = segments.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (segments[mid].baseOffset <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return segments[lo];
+}
+
+async function readLogStartOffset(
+  dir: string,
+  logger: StorageLogger,
+  logFields: Readonly<Record<string, unknown>>,
+): Promise<number> {
+  const contents = await readFileIfExists(path.join(dir, LOG_START_OFFSET_FILE));
+  if (contents === null) return 0;
+  const text = contents.toString('utf8').trim();
+  const offset = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(offset)) {
+    logger.warn(
+      { ...logFields, contents: text.slice(0, 40) },
+      'ignoring unreadable log start offset',
+    );
+    return 0;
+  }
+  return offset;
+}
