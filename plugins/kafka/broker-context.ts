@@ -1,9 +1,15 @@
 /** What the Kafka API handlers of one broker share. */
+
+/** Every partition has one leader, this broker, at epoch 0, until the cluster brings ownership. */
+export const LEADER_EPOCH = 0;
+/** Kafka's "authorized operations not requested" value. */
+export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 import type { HostContext, TopicRegistry } from '../../src/api/index.js';
 import type { KafkaConfig } from './config.js';
 import type { PartitionManager } from './partitions/partition-manager.js';
 import type { ProducerIdAllocator } from './producer/index.js';
 import type { TopicNamer } from './topics/topic-names.js';
+import type { TopicService } from './topics/topic-service.js';
 
 export interface KafkaBrokerContext {
   readonly host: HostContext;
@@ -14,5 +20,6 @@ export interface KafkaBrokerContext {
   readonly topics: TopicRegistry;
   readonly namer: TopicNamer;
   readonly partitions: PartitionManager;
+  readonly topicService: TopicService;
   readonly producerIds: ProducerIdAllocator;
 }

@@ -28,6 +28,8 @@ const schema = z.object({
   maxQueuedRequests: int(500, 1),
   /** Idle connections are closed after this long; -1 keeps them (KoP). */
   connectionMaxIdleMs: int(600_000, -1),
+  /** Cap on the bytes one Fetch returns, whatever the client asks (Kafka's fetch.max.bytes). */
+  fetchMaxBytes: int(55 * 1024 * 1024, 1024),
   /** Cap on a Fetch's long-poll wait, whatever the client asks. */
   fetchMaxWaitMs: int(30_000, 0),
 });

@@ -37,28 +37,29 @@ export class KafkaProtocolHandler implements ProtocolHandler {
       host.topics,
       host.logger.child({ component: 'partitions' }),
     );
+    const namer = new TopicNamer(config.kafkaTenant, config.kafkaNamespace);
     const broker: KafkaBrokerContext = {
       host,
       config,
       brokerId: host.brokerId,
       clusterId: await loadOrCreateClusterId(host.metadataStore),
       topics: host.topics,
-      namer: new TopicNamer(config.kafkaTenant, config.kafkaNamespace),
+      namer,
       partitions,
+      topicService: new TopicService(host.topics, namer, partitions, config),
       producerIds: new ProducerIdAllocator(host.metadataStore),
     };
-    const topicService = new TopicService(host.topics, partitions, config);
     const handlers = new Map<number, ApiHandler>();
     // Each handler is typed by its own api key; the table holds them all.
     const add = <K extends ApiKeyNumber>(h: ApiHandler<K>) =>
       handlers.set(h.apiKey, h as unknown as ApiHandler);
     add(apiVersionsHandler(handlers));
-    add(metadataHandler(broker, topicService));
-    add(produceHandler(broker, partitions));
-    add(fetchHandler(broker, partitions));
-    add(listOffsetsHandler(broker, partitions));
+    add(metadataHandler(broker));
+    add(produceHandler(broker));
+    add(fetchHandler(broker));
+    add(listOffsetsHandler(broker));
     add(createTopicsHandler(broker));
-    add(deleteTopicsHandler(broker, topicService));
+    add(deleteTopicsHandler(broker));
     add(createPartitionsHandler(broker));
     add(describeConfigsHandler(broker));
     add(describeClusterHandler(broker));
@@ -68,6 +69,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
       {
         maxFrameSize: config.socketRequestMaxBytes,
         maxQueuedRequests: config.maxQueuedRequests,
+        maxQueuedBytes: config.socketRequestMaxBytes,
         connectionMaxIdleMs: config.connectionMaxIdleMs,
         handlers,
         logger: host.logger,
@@ -81,6 +83,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
     if (!this.server || !this.broker)
       throw new Error('kafka protocol handler started before initialize');
     const bound = await this.server.listen(this.broker.config.listeners);
+    this.broker.partitions.openAll();
     // A listener on port 0 got its port from the OS; advertise that one.
     this.broker.config.advertisedListeners.forEach((advertised, i) => {
       if (advertised.port === 0 && bound[i]) advertised.port = bound[i].port;

@@ -9,7 +9,7 @@ export type {
   ProtocolHandlerManifest,
 } from '../host/protocol-handler.js';
 export type { RawConfig } from '../config/sources.js';
-export type { HostConfig } from '../config/host-config.js';
+export { logDefaults, type HostConfig } from '../config/host-config.js';
 export {
   ConfigError,
   bool,
@@ -23,6 +23,8 @@ export {
 export type { Logger } from '../logging/logger.js';
 export * from '../metadata/types.js';
 export * from '../storage/types.js';
+export { resolveLogConfig } from '../storage/log-config.js';
+
 export * as batchHeader from '../storage/batch-header.js';
 export {
   TopicExistsError,

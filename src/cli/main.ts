@@ -67,6 +67,11 @@ export async function main(argv: string[]): Promise<void> {
     `koppa broker ${broker.config.brokerId}: data in ${broker.config.dataDir}, metadata ${broker.config.metadataStoreUrl}`,
   );
 
+  // A bug must not take every client down with it: log it loudly and keep serving.
+  process.on('unhandledRejection', (err) =>
+    broker.logger.error({ err }, 'unhandled promise rejection'),
+  );
+
   let signals = 0;
   const shutdown = (signal: string) => {
     if (++signals > 1) {

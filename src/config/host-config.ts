@@ -1,6 +1,8 @@
 /** The settings the host owns. Protocol handlers validate their own keys from the same map. */
 import { z } from 'zod';
-import { bool, int, list, oneOf, optionalStr, parseConfig, str } from './fields.js';
+import { resolveLogConfig } from '../storage/log-config.js';
+import type { LogConfig } from '../storage/types.js';
+import { bool, ConfigError, int, list, oneOf, optionalStr, parseConfig, str } from './fields.js';
 import type { RawConfig } from './sources.js';
 
 const hostSchema = z.object({
@@ -15,8 +17,6 @@ const hostSchema = z.object({
   metadataStoreUrl: optionalStr(),
   /** `file` (segment files under dataDir, durable) or `memory` (tests). */
   messageStore: oneOf(['file', 'memory'], 'file'),
-  bindAddress: str('127.0.0.1'),
-  webServicePort: int(8080, 0, 65535),
   logLevel: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),
   /** Graceful shutdown gives up and exits after this long. */
   shutdownTimeoutMs: int(30_000, 0),
@@ -36,8 +36,28 @@ export type HostConfig = z.infer<typeof hostSchema> & { metadataStoreUrl: string
 
 export function parseHostConfig(raw: RawConfig): HostConfig {
   const parsed = parseConfig(hostSchema, raw);
-  return {
+  const config = {
     ...parsed,
     metadataStoreUrl: parsed.metadataStoreUrl ?? `file:${parsed.dataDir}/metadata.json`,
+  };
+  try {
+    // The store's own bounds, checked now rather than when the first log opens.
+    resolveLogConfig(logDefaults(config));
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: ${(err as Error).message}`);
+  }
+  return config;
+}
+
+/** The store settings every log starts from, from the host's `log*` keys. */
+export function logDefaults(config: HostConfig): LogConfig {
+  return {
+    segmentBytes: config.logSegmentBytes,
+    segmentMs: config.logSegmentMs,
+    retentionMs: config.logRetentionMs,
+    retentionBytes: config.logRetentionBytes,
+    flushIntervalMessages: config.logFlushIntervalMessages,
+    flushIntervalMs: config.logFlushIntervalMs,
+    indexIntervalBytes: config.logIndexIntervalBytes,
   };
 }

@@ -4,7 +4,15 @@
  * process share a tree the way they would share a ZooKeeper ensemble. With a snapshot file the
  * persistent nodes survive restarts: the single-process standalone's durable metadata.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import {
   BadVersionError,
@@ -123,7 +131,10 @@ export class MemoryMetadataTree {
     }
   }
 
-  /** Metadata writes are rare (topic creation, id blocks), so a whole-file atomic rewrite is fine. */
+  /**
+   * Metadata writes are rare (topic creation, producer-id blocks), so a synchronous whole-file
+   * rewrite is simpler than a log and keeps each put durable before it returns.
+   */
   private saveSnapshot(): void {
     if (!this.snapshotPath) return;
     const entries: SnapshotEntry[] = [];
@@ -137,10 +148,30 @@ export class MemoryMetadataTree {
         modifiedAt: n.modifiedAt,
       });
     }
-    mkdirSync(dirname(this.snapshotPath), { recursive: true });
-    const tmp = `${this.snapshotPath}.tmp`;
-    writeFileSync(tmp, JSON.stringify(entries));
-    renameSync(tmp, this.snapshotPath);
+    writeDurably(this.snapshotPath, JSON.stringify(entries));
+  }
+}
+
+/**
+ * Replaces `path` so that a crash leaves the old or the new content, never an empty file:
+ * write a temporary file, fsync it, rename it over, fsync the folder.
+ */
+function writeDurably(path: string, data: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  const dir = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
   }
 }
 

@@ -7,6 +7,9 @@ import type { RequestTypes, ResponseTypes } from '../protocol/index.js';
 
 export type ApiKeyNumber = keyof RequestTypes & keyof ResponseTypes;
 
+/** A handler's answer that sends nothing and closes the connection once earlier answers are written. */
+export const CLOSE_CONNECTION = Symbol('close connection');
+
 export interface RequestContext {
   readonly apiKey: number;
   readonly apiVersion: number;
@@ -15,6 +18,8 @@ export interface RequestContext {
   /** The client's IP address, without the port. */
   readonly clientHost: string;
   readonly connectionId: number;
+  /** Which of the broker's listeners the client connected to (index into the listener list). */
+  readonly listenerIndex: number;
   /** Aborted when the connection closes or the broker stops: long polls give up then. */
   readonly signal: AbortSignal;
   readonly logger: Logger;
@@ -24,6 +29,9 @@ export interface ApiHandler<K extends ApiKeyNumber = ApiKeyNumber> {
   readonly apiKey: K;
   readonly minVersion: number;
   readonly maxVersion: number;
-  /** Resolves to the response, or to null when no response is sent (acks=0 produce). */
-  handle(request: RequestTypes[K], context: RequestContext): Promise<ResponseTypes[K] | null>;
+  /** Resolves to the response, to null when no response is sent (acks=0), or to CLOSE_CONNECTION. */
+  handle(
+    request: RequestTypes[K],
+    context: RequestContext,
+  ): Promise<ResponseTypes[K] | null | typeof CLOSE_CONNECTION>;
 }

@@ -14,9 +14,8 @@ export function createPartitionsHandler(
   broker: KafkaBrokerContext,
 ): ApiHandler<typeof ApiKey.CreatePartitions> {
   async function grow(name: string, count: number, validateOnly: boolean): Promise<Result> {
-    const parsed = broker.namer.parse(name);
-    const topic = parsed ? broker.topics.get(parsed.fullName) : undefined;
-    if (!parsed || !topic) {
+    const topic = broker.topicService.find(name);
+    if (!topic) {
       return {
         name,
         errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
@@ -27,7 +26,7 @@ export function createPartitionsHandler(
       const errorMessage = `topic ${name} has ${topic.partitions} partitions; the new count must be larger`;
       return { name, errorCode: ErrorCode.INVALID_PARTITIONS, errorMessage };
     }
-    if (!validateOnly) await broker.topics.setPartitionCount(parsed.fullName, count);
+    if (!validateOnly) await broker.topics.setPartitionCount(topic.name, count);
     return { name, errorCode: ErrorCode.NONE, errorMessage: null };
   }
 

@@ -8,7 +8,12 @@ import {
   type CreateTopicsRequest,
   type CreateTopicsResponse,
 } from '../protocol/index.js';
-import { TOPIC_CONFIGS, validateTopicConfigs } from '../topics/topic-configs.js';
+import {
+  CONFIG_SOURCE_DEFAULT,
+  CONFIG_SOURCE_TOPIC,
+  effectiveTopicConfigs,
+  validateTopicConfigs,
+} from '../topics/topic-configs.js';
 import type { ApiHandler } from './api-handler.js';
 
 type Result = CreateTopicsResponse['topics'][number];
@@ -28,16 +33,15 @@ export function createTopicsHandler(
   });
 
   const effectiveConfigs = (overrides: Record<string, string>) =>
-    Object.keys(TOPIC_CONFIGS).map((name) => ({
-      name,
-      value:
-        overrides[name] ??
-        TOPIC_CONFIGS[name].brokerDefault(broker.host.hostConfig, broker.config.maxMessageSize),
-      readOnly: false,
-      // 1 = TOPIC_CONFIG, 5 = DEFAULT_CONFIG (DescribeConfigs' ConfigSource numbering)
-      configSource: overrides[name] === undefined ? 5 : 1,
-      isSensitive: false,
-    }));
+    effectiveTopicConfigs(overrides, broker.host.hostConfig, broker.config.maxMessageSize).map(
+      (c) => ({
+        name: c.name,
+        value: c.value,
+        readOnly: false,
+        configSource: c.isDefault ? CONFIG_SOURCE_DEFAULT : CONFIG_SOURCE_TOPIC,
+        isSensitive: false,
+      }),
+    );
 
   async function createOne(
     t: Requested,

@@ -1,4 +1,4 @@
-/** DeleteTopics: by name (v0-5) or by name or topic id (v6+). */
+/** DeleteTopics: by name (v0-5) or by name or topic id (v6+, one of the two). */
 import type { TopicMetadata } from '../../../src/api/index.js';
 import type { KafkaBrokerContext } from '../broker-context.js';
 import {
@@ -8,38 +8,32 @@ import {
   type DeleteTopicsRequest,
   type DeleteTopicsResponse,
 } from '../protocol/index.js';
-import type { TopicService } from '../topics/topic-service.js';
 import type { ApiHandler } from './api-handler.js';
 
 type Result = DeleteTopicsResponse['responses'][number];
 
 export function deleteTopicsHandler(
   broker: KafkaBrokerContext,
-  topicService: TopicService,
 ): ApiHandler<typeof ApiKey.DeleteTopics> {
   async function deleteOne(name: string | null, topicId: Buffer): Promise<Result> {
+    const fail = (errorCode: number, errorMessage: string): Result => ({
+      name,
+      topicId,
+      errorCode,
+      errorMessage,
+    });
+    const byId = !topicId.equals(ZERO_UUID);
+    if (name !== null && byId)
+      return fail(ErrorCode.INVALID_REQUEST, 'give a topic name or a topic id, not both');
     let topic: TopicMetadata | undefined;
     if (name !== null) {
-      const parsed = broker.namer.parse(name);
-      topic = parsed ? broker.topics.get(parsed.fullName) : undefined;
-      if (!topic)
-        return {
-          name,
-          topicId,
-          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-          errorMessage: `no topic ${name}`,
-        };
+      topic = broker.topicService.find(name);
+      if (!topic) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no topic ${name}`);
     } else {
       topic = broker.topics.getById(topicId);
-      if (!topic)
-        return {
-          name: null,
-          topicId,
-          errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
-          errorMessage: 'no topic with that id',
-        };
+      if (!topic) return fail(ErrorCode.UNKNOWN_TOPIC_ID, 'no topic with that id');
     }
-    await topicService.delete(topic);
+    await broker.topicService.delete(topic);
     return {
       name: name ?? broker.namer.kafkaNameOf(topic.name),
       topicId: topic.id,

@@ -1,12 +1,12 @@
 /** DescribeCluster: the cluster id and the brokers clients may use. */
-import type { KafkaBrokerContext } from '../broker-context.js';
+import { AUTHORIZED_OPERATIONS_OMITTED, type KafkaBrokerContext } from '../broker-context.js';
 import {
   ApiKey,
   ErrorCode,
   type DescribeClusterRequest,
   type DescribeClusterResponse,
 } from '../protocol/index.js';
-import type { ApiHandler } from './api-handler.js';
+import type { ApiHandler, RequestContext } from './api-handler.js';
 
 const ENDPOINT_BROKERS = 1;
 
@@ -17,14 +17,17 @@ export function describeClusterHandler(
     apiKey: ApiKey.DescribeCluster,
     minVersion: 0,
     maxVersion: 1,
-    async handle(request: DescribeClusterRequest): Promise<DescribeClusterResponse> {
-      const listener = broker.config.advertisedListeners[0];
+    async handle(
+      request: DescribeClusterRequest,
+      context: RequestContext,
+    ): Promise<DescribeClusterResponse> {
+      const listener = broker.config.advertisedListeners[context.listenerIndex];
       const base = {
         throttleTimeMs: 0,
         endpointType: request.endpointType ?? ENDPOINT_BROKERS,
         clusterId: broker.clusterId,
         controllerId: broker.brokerId,
-        clusterAuthorizedOperations: -2147483648,
+        clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
       };
       if ((request.endpointType ?? ENDPOINT_BROKERS) !== ENDPOINT_BROKERS) {
         return {

@@ -6,7 +6,12 @@ import {
   type DescribeConfigsRequest,
   type DescribeConfigsResponse,
 } from '../protocol/index.js';
-import { TOPIC_CONFIGS } from '../topics/topic-configs.js';
+import {
+  CONFIG_SOURCE_DEFAULT,
+  CONFIG_SOURCE_STATIC_BROKER,
+  CONFIG_SOURCE_TOPIC,
+  effectiveTopicConfigs,
+} from '../topics/topic-configs.js';
 import type { ApiHandler, RequestContext } from './api-handler.js';
 
 type Result = DescribeConfigsResponse['results'][number];
@@ -14,10 +19,6 @@ type Entry = Result['configs'][number];
 
 const RESOURCE_TOPIC = 2;
 const RESOURCE_BROKER = 4;
-// ConfigSource values of DescribeConfigs v1+.
-const SOURCE_TOPIC = 1;
-const SOURCE_STATIC_BROKER = 4;
-const SOURCE_DEFAULT = 5;
 
 export function describeConfigsHandler(
   broker: KafkaBrokerContext,
@@ -41,7 +42,7 @@ export function describeConfigsHandler(
   const entry = (name: string, value: string, source: number, isDefault: boolean): Entry => ({
     name,
     value,
-    readOnly: source === SOURCE_STATIC_BROKER,
+    readOnly: source === CONFIG_SOURCE_STATIC_BROKER,
     isDefault,
     configSource: source,
     isSensitive: false,
@@ -54,8 +55,7 @@ export function describeConfigsHandler(
     const base = { resourceType, resourceName, errorCode: ErrorCode.NONE, errorMessage: null };
     const wanted = (name: string) => keys === null || keys.includes(name);
     if (resourceType === RESOURCE_TOPIC) {
-      const parsed = broker.namer.parse(resourceName);
-      const topic = parsed ? broker.topics.get(parsed.fullName) : undefined;
+      const topic = broker.topicService.find(resourceName);
       if (!topic) {
         return {
           ...base,
@@ -64,19 +64,16 @@ export function describeConfigsHandler(
           configs: [],
         };
       }
-      const configs = Object.keys(TOPIC_CONFIGS)
-        .filter(wanted)
-        .map((name) => {
-          const override = topic.configs[name];
-          return override === undefined
-            ? entry(
-                name,
-                TOPIC_CONFIGS[name].brokerDefault(host, broker.config.maxMessageSize),
-                SOURCE_DEFAULT,
-                true,
-              )
-            : entry(name, override, SOURCE_TOPIC, false);
-        });
+      const configs = effectiveTopicConfigs(topic.configs, host, broker.config.maxMessageSize)
+        .filter((c) => wanted(c.name))
+        .map((c) =>
+          entry(
+            c.name,
+            c.value,
+            c.isDefault ? CONFIG_SOURCE_DEFAULT : CONFIG_SOURCE_TOPIC,
+            c.isDefault,
+          ),
+        );
       return { ...base, configs };
     }
     if (resourceType === RESOURCE_BROKER) {
@@ -90,7 +87,7 @@ export function describeConfigsHandler(
       }
       const configs = Object.entries(brokerConfigs())
         .filter(([name]) => wanted(name))
-        .map(([name, value]) => entry(name, value, SOURCE_STATIC_BROKER, false));
+        .map(([name, value]) => entry(name, value, CONFIG_SOURCE_STATIC_BROKER, false));
       return { ...base, configs };
     }
     return {

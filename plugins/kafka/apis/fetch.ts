@@ -1,12 +1,14 @@
 /**
  * Fetch: whole stored batches, straight from the store to the socket (no copy, no per-record
  * work), with Kafka's byte budgets (KIP-74: the first non-empty partition returns at least one
- * whole batch) and long polling until min bytes arrive or max wait passes. Fetch sessions
- * (KIP-227) are not kept: every answer has session id 0, so clients send full fetches.
+ * whole batch; both budgets capped by the broker's fetchMaxBytes) and long polling until min
+ * bytes arrive or max wait passes. Fetch sessions (KIP-227) are not kept: every answer has
+ * session id 0, so clients send full fetches.
  */
-import { OffsetOutOfRangeError, type TopicMetadata } from '../../../src/api/index.js';
-import type { KafkaBrokerContext } from '../broker-context.js';
-import type { Partition, PartitionManager } from '../partitions/partition-manager.js';
+import type { TopicMetadata } from '../../../src/api/index.js';
+import { LEADER_EPOCH, type KafkaBrokerContext } from '../broker-context.js';
+import { openOrError, storageErrorCode } from '../partitions/partition-errors.js';
+import type { Partition } from '../partitions/partition-manager.js';
 import {
   ApiKey,
   ErrorCode,
@@ -20,13 +22,11 @@ type TopicResult = FetchResponse['responses'][number];
 type PartitionResult = TopicResult['partitions'][number];
 
 const EMPTY = Buffer.alloc(0);
-const LEADER_EPOCH = 0;
 
 interface PartitionFetch {
   index: number;
   fetchOffset: number;
   maxBytes: number;
-  currentLeaderEpoch: number;
   /** The open partition, or the error to answer with. */
   partition: Partition | number;
 }
@@ -37,58 +37,53 @@ interface TopicFetch {
   partitions: PartitionFetch[];
 }
 
-export function fetchHandler(
-  broker: KafkaBrokerContext,
-  partitions: PartitionManager,
-): ApiHandler<typeof ApiKey.Fetch> {
-  function partitionResult(
-    index: number,
-    errorCode: number,
-    partition?: Partition,
-    records: Buffer = EMPTY,
-  ): PartitionResult {
-    const hw = partition ? partition.log.logEndOffset() : -1;
-    return {
-      partitionIndex: index,
-      errorCode,
-      highWatermark: hw,
-      lastStableOffset: hw,
-      logStartOffset: partition ? partition.log.logStartOffset() : -1,
-      abortedTransactions: null,
-      preferredReadReplica: -1,
-      records,
-    };
-  }
+function partitionResult(
+  index: number,
+  errorCode: number,
+  partition?: Partition,
+  records: Buffer = EMPTY,
+): PartitionResult {
+  const hw = partition ? partition.log.logEndOffset() : -1;
+  return {
+    partitionIndex: index,
+    errorCode,
+    highWatermark: hw,
+    lastStableOffset: hw,
+    logStartOffset: partition ? partition.log.logStartOffset() : -1,
+    abortedTransactions: null,
+    preferredReadReplica: -1,
+    records,
+  };
+}
+
+export function fetchHandler(broker: KafkaBrokerContext): ApiHandler<typeof ApiKey.Fetch> {
+  const { partitions, topicService } = broker;
 
   async function resolve(request: FetchRequest, version: number): Promise<TopicFetch[]> {
     return Promise.all(
       request.topics.map(async (t): Promise<TopicFetch> => {
-        let topic: TopicMetadata | undefined;
-        let missing: number = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        if (version >= 13) {
-          topic = broker.topics.getById(t.topicId ?? ZERO_UUID);
-          missing = ErrorCode.UNKNOWN_TOPIC_ID;
-        } else {
-          const name = broker.namer.parse(t.topic ?? '');
-          topic = name ? broker.topics.get(name.fullName) : undefined;
-        }
+        // v13+ names topics by id: an unknown id is UNKNOWN_TOPIC_ID, an unknown partition of a
+        // known topic is still UNKNOWN_TOPIC_OR_PARTITION.
+        const topic: TopicMetadata | undefined =
+          version >= 13
+            ? broker.topics.getById(t.topicId ?? ZERO_UUID)
+            : topicService.find(t.topic ?? '');
+        const missing =
+          topic || version < 13 ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.UNKNOWN_TOPIC_ID;
         return {
           name: t.topic ?? '',
           topicId: t.topicId ?? ZERO_UUID,
           partitions: await Promise.all(
             t.partitions.map(async (p): Promise<PartitionFetch> => {
-              const opening = topic ? partitions.get(topic.name, p.partition) : null;
-              let partition: Partition | number = opening ? await opening : missing;
-              const epoch = p.currentLeaderEpoch ?? -1;
-              if (typeof partition !== 'number' && epoch > LEADER_EPOCH)
+              let partition = await openOrError(
+                topic ? partitions.get(topic.name, p.partition) : null,
+                missing,
+              );
+              if (typeof partition !== 'number' && (p.currentLeaderEpoch ?? -1) > LEADER_EPOCH) {
                 partition = ErrorCode.UNKNOWN_LEADER_EPOCH;
-              return {
-                index: p.partition,
-                fetchOffset: p.fetchOffset,
-                maxBytes: p.partitionMaxBytes,
-                currentLeaderEpoch: epoch,
-                partition,
-              };
+              }
+              const maxBytes = Math.min(p.partitionMaxBytes, broker.config.fetchMaxBytes);
+              return { index: p.partition, fetchOffset: p.fetchOffset, maxBytes, partition };
             }),
           ),
         };
@@ -97,36 +92,43 @@ export function fetchHandler(
   }
 
   /** One pass over every partition within the byte budget. */
-  async function readAll(
-    topics: TopicFetch[],
-    maxBytes: number,
-  ): Promise<{ responses: TopicResult[]; bytes: number }> {
+  async function readAll(topics: TopicFetch[], maxBytes: number, context: RequestContext) {
     let bytes = 0;
+    let errors = false;
     const responses: TopicResult[] = [];
     for (const t of topics) {
       const results: PartitionResult[] = [];
       for (const p of t.partitions) {
-        if (typeof p.partition === 'number') {
-          results.push(partitionResult(p.index, p.partition));
+        const { partition } = p;
+        if (typeof partition === 'number') {
+          errors = true;
+          results.push(partitionResult(p.index, partition));
           continue;
         }
         const budget = Math.min(p.maxBytes, maxBytes - bytes);
         if (budget <= 0 && bytes > 0) {
-          results.push(partitionResult(p.index, ErrorCode.NONE, p.partition));
+          results.push(partitionResult(p.index, ErrorCode.NONE, partition));
           continue;
         }
         try {
-          const read = await p.partition.log.read(p.fetchOffset, Math.max(budget, 0), bytes === 0);
+          const read = await partition.log.read(p.fetchOffset, Math.max(budget, 0), bytes === 0);
           bytes += read.records.length;
-          results.push(partitionResult(p.index, ErrorCode.NONE, p.partition, read.records));
+          results.push(partitionResult(p.index, ErrorCode.NONE, partition, read.records));
         } catch (err) {
-          if (!(err instanceof OffsetOutOfRangeError)) throw err;
-          results.push(partitionResult(p.index, ErrorCode.OFFSET_OUT_OF_RANGE, p.partition));
+          const errorCode = storageErrorCode(err);
+          if (errorCode === ErrorCode.KAFKA_STORAGE_ERROR) {
+            context.logger.error(
+              { err, topic: partition.topic, partition: p.index },
+              'read failed',
+            );
+          }
+          errors = true;
+          results.push(partitionResult(p.index, errorCode, partition));
         }
       }
       responses.push({ topic: t.name, topicId: t.topicId, partitions: results });
     }
-    return { responses, bytes };
+    return { responses, bytes, errors };
   }
 
   /** Resolves when any fetched partition gets new data, the wait ends, or the request is abandoned. */
@@ -140,24 +142,22 @@ export function fetchHandler(
     const timer = setTimeout(stop, waitMs);
     signal.addEventListener('abort', stop, { once: true });
     try {
-      const waits: Promise<void>[] = [];
-      for (const t of topics) {
-        for (const p of t.partitions) {
-          if (typeof p.partition !== 'number') {
-            waits.push(
-              p.partition.log.waitForAppend(
-                Math.max(p.fetchOffset, p.partition.log.logEndOffset()),
-                done.signal,
-              ),
-            );
-          }
-        }
-      }
-      waits.push(
-        new Promise<void>((resolve) =>
+      const waits: Promise<void>[] = [
+        new Promise((resolve) =>
           done.signal.addEventListener('abort', () => resolve(), { once: true }),
         ),
-      );
+      ];
+      for (const t of topics) {
+        for (const { partition, fetchOffset } of t.partitions) {
+          if (typeof partition === 'number') continue;
+          waits.push(
+            partition.log.waitForAppend(
+              Math.max(fetchOffset, partition.log.logEndOffset()),
+              done.signal,
+            ),
+          );
+        }
+      }
       await Promise.race(waits);
     } finally {
       clearTimeout(timer);
@@ -178,18 +178,22 @@ export function fetchHandler(
         return { ...sessionless, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, responses: [] };
       }
       const topics = await resolve(request, version);
-      const maxBytes = version >= 3 ? (request.maxBytes ?? 0x7fffffff) : 0x7fffffff;
+      const maxBytes = Math.min(
+        request.maxBytes ?? broker.config.fetchMaxBytes,
+        broker.config.fetchMaxBytes,
+      );
       const deadline = Date.now() + Math.min(request.maxWaitMs, broker.config.fetchMaxWaitMs);
       for (;;) {
-        const { responses, bytes } = await readAll(topics, maxBytes);
-        const remaining = deadline - Date.now();
-        const errors = responses.some((t) =>
-          t.partitions.some((p) => p.errorCode !== ErrorCode.NONE),
-        );
-        if (bytes >= request.minBytes || errors || remaining <= 0 || context.signal.aborted) {
+        const { responses, bytes, errors } = await readAll(topics, maxBytes, context);
+        if (
+          bytes >= request.minBytes ||
+          errors ||
+          Date.now() >= deadline ||
+          context.signal.aborted
+        ) {
           return { ...sessionless, errorCode: ErrorCode.NONE, responses };
         }
-        await waitForData(topics, remaining, context.signal);
+        await waitForData(topics, deadline - Date.now(), context.signal);
       }
     },
   };

@@ -1,4 +1,8 @@
-/** InitProducerId for idempotent producers; transactional ids get a clear refusal until transactions exist. */
+/**
+ * InitProducerId for idempotent producers: always a fresh producer id at epoch 0, as Kafka gives
+ * a producer without a transactional id (also when it asks to bump its epoch, KIP-360).
+ * Transactional ids get a clear, non-retriable refusal until transactions exist.
+ */
 import type { KafkaBrokerContext } from '../broker-context.js';
 import {
   ApiKey,
@@ -7,8 +11,6 @@ import {
   type InitProducerIdResponse,
 } from '../protocol/index.js';
 import type { ApiHandler } from './api-handler.js';
-
-const MAX_EPOCH = 32767;
 
 export function initProducerIdHandler(
   broker: KafkaBrokerContext,
@@ -19,7 +21,6 @@ export function initProducerIdHandler(
     maxVersion: 5,
     async handle(request: InitProducerIdRequest): Promise<InitProducerIdResponse> {
       if (request.transactionalId !== null) {
-        // Not retriable, so the client reports it instead of looping: transactions are not served.
         return {
           throttleTimeMs: 0,
           errorCode: ErrorCode.INVALID_REQUEST,
@@ -27,18 +28,8 @@ export function initProducerIdHandler(
           producerEpoch: -1,
         };
       }
-      // KIP-360: an idempotent producer may ask to bump its epoch after an error.
-      const { producerId = -1, producerEpoch = -1 } = request;
-      if (producerId >= 0 && producerEpoch >= 0 && producerEpoch < MAX_EPOCH) {
-        return {
-          throttleTimeMs: 0,
-          errorCode: ErrorCode.NONE,
-          producerId,
-          producerEpoch: producerEpoch + 1,
-        };
-      }
-      const id = await broker.producerIds.nextProducerId();
-      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: id, producerEpoch: 0 };
+      const producerId = await broker.producerIds.nextProducerId();
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
     },
   };
 }

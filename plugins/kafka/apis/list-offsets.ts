@@ -1,9 +1,11 @@
 /**
- * ListOffsets: earliest (-2), latest (-1), or the first batch at or after a timestamp.
+ * ListOffsets: earliest (-2), latest (-1), or by timestamp. A timestamp lookup answers at batch
+ * granularity: the first batch whose max timestamp reaches the target (records are not
+ * decompressed), so a consumer seeking by time may re-read the start of that batch.
  * Served up to v6: v7 adds MAX_TIMESTAMP (-3), which needs per-record timestamps.
  */
-import type { KafkaBrokerContext } from '../broker-context.js';
-import type { PartitionManager } from '../partitions/partition-manager.js';
+import { LEADER_EPOCH, type KafkaBrokerContext } from '../broker-context.js';
+import { openOrError, storageErrorCode } from '../partitions/partition-errors.js';
 import {
   ApiKey,
   ErrorCode,
@@ -16,44 +18,51 @@ type PartitionResult = ListOffsetsResponse['topics'][number]['partitions'][numbe
 
 const LATEST = -1;
 const EARLIEST = -2;
-const LEADER_EPOCH = 0;
 
-export function listOffsetsHandler(
-  broker: KafkaBrokerContext,
-  partitions: PartitionManager,
-): ApiHandler<typeof ApiKey.ListOffsets> {
-  const answer = (
-    partitionIndex: number,
-    errorCode: number,
-    offset = -1,
-    timestamp = -1,
-  ): PartitionResult => ({
+function answer(
+  partitionIndex: number,
+  errorCode: number,
+  offset = -1,
+  timestamp = -1,
+): PartitionResult {
+  return {
     partitionIndex,
     errorCode,
     oldStyleOffsets: [],
     timestamp,
     offset,
     leaderEpoch: errorCode === ErrorCode.NONE ? LEADER_EPOCH : -1,
-  });
+  };
+}
 
+export function listOffsetsHandler(
+  broker: KafkaBrokerContext,
+): ApiHandler<typeof ApiKey.ListOffsets> {
   async function lookup(
     topicName: string,
     index: number,
     timestamp: number,
     leaderEpoch: number,
   ): Promise<PartitionResult> {
-    const name = broker.namer.parse(topicName);
-    const opening = name ? partitions.get(name.fullName, index) : null;
-    if (!opening) return answer(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    const topic = broker.topicService.find(topicName);
+    const partition = await openOrError(
+      topic ? broker.partitions.get(topic.name, index) : null,
+      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    );
+    if (typeof partition === 'number') return answer(index, partition);
     if (leaderEpoch > LEADER_EPOCH) return answer(index, ErrorCode.UNKNOWN_LEADER_EPOCH);
-    const { log } = await opening;
+    const { log } = partition;
     if (timestamp === LATEST) return answer(index, ErrorCode.NONE, log.logEndOffset());
     if (timestamp === EARLIEST) return answer(index, ErrorCode.NONE, log.logStartOffset());
     if (timestamp < 0) return answer(index, ErrorCode.UNSUPPORTED_VERSION);
-    const found = await log.offsetForTimestamp(timestamp);
-    return found
-      ? answer(index, ErrorCode.NONE, found.offset, found.timestamp)
-      : answer(index, ErrorCode.NONE);
+    try {
+      const found = await log.offsetForTimestamp(timestamp);
+      return found
+        ? answer(index, ErrorCode.NONE, found.offset, found.timestamp)
+        : answer(index, ErrorCode.NONE);
+    } catch (err) {
+      return answer(index, storageErrorCode(err));
+    }
   }
 
   return {

@@ -1,6 +1,10 @@
 /** Metadata: brokers, and topics with their partitions, leaders and topic ids. */
 import type { TopicMetadata } from '../../../src/api/index.js';
-import type { KafkaBrokerContext } from '../broker-context.js';
+import {
+  AUTHORIZED_OPERATIONS_OMITTED,
+  LEADER_EPOCH,
+  type KafkaBrokerContext,
+} from '../broker-context.js';
 import {
   ApiKey,
   ErrorCode,
@@ -8,15 +12,11 @@ import {
   type MetadataRequest,
   type MetadataResponse,
 } from '../protocol/index.js';
-import type { TopicService } from '../topics/topic-service.js';
 import type { ApiHandler, RequestContext } from './api-handler.js';
 
 type TopicEntry = MetadataResponse['topics'][number];
 
-export function metadataHandler(
-  broker: KafkaBrokerContext,
-  topicService: TopicService,
-): ApiHandler<typeof ApiKey.Metadata> {
+export function metadataHandler(broker: KafkaBrokerContext): ApiHandler<typeof ApiKey.Metadata> {
   const describe = (name: string, topic: TopicMetadata): TopicEntry => ({
     errorCode: ErrorCode.NONE,
     name,
@@ -26,12 +26,12 @@ export function metadataHandler(
       errorCode: ErrorCode.NONE,
       partitionIndex,
       leaderId: broker.brokerId,
-      leaderEpoch: 0,
+      leaderEpoch: LEADER_EPOCH,
       replicaNodes: [broker.brokerId],
       isrNodes: [broker.brokerId],
       offlineReplicas: [],
     })),
-    topicAuthorizedOperations: -2147483648,
+    topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
   });
   const failed = (name: string | null, errorCode: number, topicId = ZERO_UUID): TopicEntry => ({
     errorCode,
@@ -39,42 +39,44 @@ export function metadataHandler(
     topicId,
     isInternal: false,
     partitions: [],
-    topicAuthorizedOperations: -2147483648,
+    topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
   });
+
+  async function describeRequested(
+    requested: MetadataRequest['topics'] & object,
+    allowAutoCreation: boolean,
+  ) {
+    return Promise.all(
+      requested.map(async (r): Promise<TopicEntry> => {
+        if (r.name === null || r.name === undefined) {
+          const byId = broker.topics.getById(r.topicId ?? ZERO_UUID);
+          return byId
+            ? describe(broker.namer.kafkaNameOf(byId.name), byId)
+            : failed(null, ErrorCode.UNKNOWN_TOPIC_ID, r.topicId);
+        }
+        const name = broker.namer.parse(r.name);
+        if (!name) return failed(r.name, ErrorCode.INVALID_TOPIC_EXCEPTION);
+        const topic = await broker.topicService.getOrAutoCreate(name, allowAutoCreation);
+        return topic
+          ? describe(r.name, topic)
+          : failed(r.name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      }),
+    );
+  }
 
   return {
     apiKey: ApiKey.Metadata,
     minVersion: 0,
     maxVersion: 12,
     async handle(request: MetadataRequest, context: RequestContext): Promise<MetadataResponse> {
-      let topics: TopicEntry[];
       // v0 used an empty list for "all topics"; v1+ uses null.
       const all =
         request.topics === null || (context.apiVersion === 0 && request.topics.length === 0);
-      if (all) {
-        topics = broker.topics.list().map((t) => describe(broker.namer.kafkaNameOf(t.name), t));
-      } else {
-        topics = await Promise.all(
-          (request.topics ?? []).map(async (requested): Promise<TopicEntry> => {
-            if (requested.name === null || requested.name === undefined) {
-              const byId = broker.topics.getById(requested.topicId ?? ZERO_UUID);
-              return byId
-                ? describe(broker.namer.kafkaNameOf(byId.name), byId)
-                : failed(null, ErrorCode.UNKNOWN_TOPIC_ID, requested.topicId);
-            }
-            const name = broker.namer.parse(requested.name);
-            if (!name) return failed(requested.name, ErrorCode.INVALID_TOPIC_EXCEPTION);
-            const topic = await topicService.getOrAutoCreate(
-              name,
-              request.allowAutoTopicCreation ?? true,
-            );
-            return topic
-              ? describe(requested.name, topic)
-              : failed(requested.name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-          }),
-        );
-      }
-      const listener = broker.config.advertisedListeners[0];
+      const topics = all
+        ? broker.topics.list().map((t) => describe(broker.namer.kafkaNameOf(t.name), t))
+        : await describeRequested(request.topics ?? [], request.allowAutoTopicCreation ?? true);
+      // Clients must reconnect through the listener they came in on.
+      const listener = broker.config.advertisedListeners[context.listenerIndex];
       return {
         throttleTimeMs: 0,
         brokers: [
@@ -83,7 +85,7 @@ export function metadataHandler(
         clusterId: broker.clusterId,
         controllerId: broker.brokerId,
         topics,
-        clusterAuthorizedOperations: -2147483648,
+        clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
       };
     },
   };

@@ -1,7 +1,8 @@
 /**
- * The partitions this broker serves: their logs, opened on first use with the topic's settings,
- * and their idempotent-producer state. Appends to one partition run one at a time, so that the
- * sequence check and the append it guards see the same log.
+ * The partitions this broker serves: their logs, opened with the topic's settings, and their
+ * idempotent-producer state. Appends are checked and given their offsets in call order, then
+ * handed to the log without waiting for the previous write, so the log can group writes and
+ * fsyncs; the log keeps call order, so the offsets agree.
  */
 import type { Logger, MessageStore, PartitionLog, TopicRegistry } from '../../../src/api/index.js';
 import { readBatchInfos, type BatchInfo } from '../records/index.js';
@@ -17,8 +18,12 @@ export interface Partition {
   readonly index: number;
   readonly log: PartitionLog;
   readonly producers: ProducerStateTable;
-  /** The append in progress, if any: the next one waits for it. */
-  tail: Promise<unknown>;
+  /** The offset the next append gets; runs ahead of the log while writes are in flight. */
+  nextOffset: number;
+  /** Settles when every append handed out so far has settled. */
+  lastAppend: Promise<unknown>;
+  /** Set when a write failed: the partition is reopened (and its state rebuilt) on next use. */
+  failed: boolean;
 }
 
 export type AppendOutcome =
@@ -28,6 +33,8 @@ export type AppendOutcome =
 
 export class PartitionManager {
   private readonly partitions = new Map<string, Promise<Partition>>();
+  /** Topics whose logs are being removed: nothing may open them meanwhile. */
+  private readonly deleting = new Set<string>();
 
   constructor(
     private readonly store: MessageStore,
@@ -35,43 +42,68 @@ export class PartitionManager {
     private readonly logger: Logger,
   ) {}
 
-  /** The partition, opened if needed; null when the topic has no such partition. */
+  /** The partition, opened if needed; null when the topic has no such partition or is being deleted. */
   get(topic: string, index: number): Promise<Partition> | null {
     const metadata = this.topics.get(topic);
-    if (!metadata || index < 0 || index >= metadata.partitions) return null;
-    const key = `${topic}\u0000${index}`;
+    if (!metadata || this.deleting.has(topic) || index < 0 || index >= metadata.partitions)
+      return null;
+    const key = keyOf(topic, index);
     let partition = this.partitions.get(key);
     if (!partition) {
       partition = this.open(topic, index, metadata.configs);
       this.partitions.set(key, partition);
-      partition.catch(() => this.partitions.delete(key));
+      partition.catch(() => this.forget(key, partition));
     }
     return partition;
   }
 
+  /** Opens every partition of every topic in the background, so recovery and retention run early. */
+  openAll(): void {
+    for (const topic of this.topics.list()) {
+      for (let index = 0; index < topic.partitions; index++) {
+        this.get(topic.name, index)?.catch((err: unknown) =>
+          this.logger.error(
+            { err, topic: topic.name, partition: index },
+            'partition failed to open',
+          ),
+        );
+      }
+    }
+  }
+
   /** Appends one validated batch, unless the producer state says it is a duplicate or out of order. */
   append(partition: Partition, records: Buffer, batch: BatchInfo): Promise<AppendOutcome> {
-    const run = async (): Promise<AppendOutcome> => {
-      const verdict = partition.producers.check(batch);
-      if (verdict.kind === 'duplicate') {
-        return {
-          kind: 'duplicate',
-          baseOffset: verdict.baseOffset,
-          logStartOffset: partition.log.logStartOffset(),
-        };
+    const verdict = partition.producers.check(batch);
+    if (verdict.kind === 'error')
+      return Promise.resolve({ kind: 'rejected', errorCode: verdict.errorCode });
+    if (verdict.kind === 'duplicate') {
+      // The original may still be in flight: answer once it is written.
+      return partition.lastAppend.then(() => ({
+        kind: 'duplicate',
+        baseOffset: verdict.baseOffset,
+        logStartOffset: partition.log.logStartOffset(),
+      }));
+    }
+    const baseOffset = partition.nextOffset;
+    partition.nextOffset += batch.lastOffsetDelta + 1;
+    partition.producers.onAppended(batch, baseOffset);
+    const appending = partition.log.append(records).then((result): AppendOutcome => {
+      if (result.baseOffset !== baseOffset) {
+        throw new Error(`log assigned offset ${result.baseOffset}, expected ${baseOffset}`);
       }
-      if (verdict.kind === 'error') return { kind: 'rejected', errorCode: verdict.errorCode };
-      const result = await partition.log.append(records);
-      partition.producers.onAppended(batch, result.baseOffset);
-      return {
-        kind: 'appended',
-        baseOffset: result.baseOffset,
-        logStartOffset: result.logStartOffset,
-      };
-    };
-    const next = partition.tail.then(run, run);
-    partition.tail = next.catch(() => undefined);
-    return next;
+      return { kind: 'appended', baseOffset, logStartOffset: result.logStartOffset };
+    });
+    partition.lastAppend = appending.catch((err: unknown) => {
+      // Offsets and producer state no longer match the log: start over from the log.
+      if (!partition.failed)
+        this.logger.error(
+          { err, topic: partition.topic, partition: partition.index },
+          'append failed',
+        );
+      partition.failed = true;
+      this.forget(keyOf(partition.topic, partition.index));
+    });
+    return appending;
   }
 
   /** Forgets idempotent producers silent for longer than Kafka's producer.id.expiration.ms. */
@@ -84,15 +116,30 @@ export class PartitionManager {
     return removed;
   }
 
-  /** Forgets a deleted topic's partitions and removes their data. */
-  async dropTopic(topic: string, partitionCount: number): Promise<void> {
-    for (let index = 0; index < partitionCount; index++) {
-      const key = `${topic}\u0000${index}`;
-      const open = this.partitions.get(key);
-      this.partitions.delete(key);
-      if (open) await (await open).tail;
-      await this.store.deleteLog({ topic, partition: index });
+  /**
+   * Removes a topic's logs. Until `done` runs, the topic's partitions cannot be opened, so a
+   * produce racing the deletion fails instead of writing into a log about to vanish.
+   */
+  async dropTopic(topic: string, partitionCount: number, done: () => Promise<void>): Promise<void> {
+    this.deleting.add(topic);
+    try {
+      for (let index = 0; index < partitionCount; index++) {
+        const key = keyOf(topic, index);
+        const open = this.partitions.get(key);
+        this.partitions.delete(key);
+        const partition = await open?.catch(() => undefined);
+        await partition?.lastAppend;
+        await this.store.deleteLog({ topic, partition: index });
+      }
+      await done();
+    } finally {
+      this.deleting.delete(topic);
     }
+  }
+
+  private forget(key: string, expected?: Promise<Partition>): void {
+    if (expected === undefined || this.partitions.get(key) === expected)
+      this.partitions.delete(key);
   }
 
   private async open(
@@ -107,8 +154,20 @@ export class PartitionManager {
       { topic, partition: index, logEndOffset: log.logEndOffset() },
       'partition opened',
     );
-    return { topic, index, log, producers, tail: Promise.resolve() };
+    return {
+      topic,
+      index,
+      log,
+      producers,
+      nextOffset: log.logEndOffset(),
+      lastAppend: Promise.resolve(),
+      failed: false,
+    };
   }
+}
+
+function keyOf(topic: string, index: number): string {
+  return `${topic}\u0000${index}`;
 }
 
 /**

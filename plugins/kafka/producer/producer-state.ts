@@ -5,13 +5,12 @@
  * <= 5), so a retry of any of them is recognised and answered with its original offsets instead
  * of being appended twice.
  *
- * Pure and synchronous, no I/O: the caller serializes check -> append -> onAppended per partition.
+ * Pure and synchronous, no I/O: the caller runs check then onAppended for each batch, in order.
  */
+import { ErrorCode } from '../protocol/index.js';
 import type { BatchInfo } from '../records/batch-info.js';
 
-// Kafka error codes (error-codes.json); to be replaced by the generated ErrorCode.
-const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
-const INVALID_PRODUCER_EPOCH = 47;
+const { OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH } = ErrorCode;
 
 /** Kafka's ProducerStateEntry.NUM_BATCHES_TO_RETAIN. */
 export const BATCHES_TO_RETAIN = 5;

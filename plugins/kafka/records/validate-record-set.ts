@@ -9,16 +9,14 @@
  * Per-record checks (timestamps, keys on compacted topics) need the records and are not done here.
  */
 import { batchHeader } from '../../../src/api/index.js';
+import { ErrorCode } from '../protocol/index.js';
 import { CompressionCodec, readBatchInfo, type BatchInfo } from './batch-info.js';
 
 const { BATCH_HEADER_SIZE, BATCH_LENGTH, BATCH_LOG_OVERHEAD, CRC, MAGIC, computeBatchCrc } =
   batchHeader;
 
-// Kafka error codes (error-codes.json); to be replaced by the generated ErrorCode.
-const CORRUPT_MESSAGE = 2;
-const MESSAGE_TOO_LARGE = 10;
-const UNSUPPORTED_COMPRESSION_TYPE = 76;
-const INVALID_RECORD = 87;
+const { CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, UNSUPPORTED_COMPRESSION_TYPE, INVALID_RECORD } =
+  ErrorCode;
 
 /** Kafka's default `message.max.bytes` (topic setting `max.message.bytes`). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;

@@ -1,11 +1,13 @@
 /**
  * One client connection: cuts frames, decodes headers, runs requests concurrently and writes
  * responses strictly in request order, as Kafka clients require. A malformed frame closes this
- * connection (with a logged reason) and nothing else.
+ * connection (with a logged reason) and nothing else. Reading pauses while too many requests,
+ * or too many bytes of them, wait for their answers.
  */
 import type { Socket } from 'node:net';
 import type { Logger } from '../../../src/api/index.js';
-import type { ApiHandler, RequestContext } from '../apis/api-handler.js';
+import { CLOSE_CONNECTION, type ApiHandler, type RequestContext } from '../apis/api-handler.js';
+import { encodeApiVersionsFallback } from '../apis/api-versions.js';
 import {
   ApiKey,
   apiKeyNames,
@@ -16,11 +18,12 @@ import {
   Writer,
 } from '../protocol/index.js';
 import { FrameDecoder } from './frame-decoder.js';
-import { encodeApiVersionsFallback } from '../apis/api-versions.js';
 
 export interface ConnectionOptions {
   maxFrameSize: number;
   maxQueuedRequests: number;
+  /** Request bytes held for unanswered requests before reading pauses. */
+  maxQueuedBytes: number;
   connectionMaxIdleMs: number;
   handlers: ReadonlyMap<number, ApiHandler>;
   logger: Logger;
@@ -29,34 +32,43 @@ export interface ConnectionOptions {
   stopSignal: AbortSignal;
 }
 
+/** A response still being computed (undefined), written bytes, nothing (null), or a close. */
+type Answer = Buffer[] | null | typeof CLOSE_CONNECTION;
+
 interface Slot {
-  /** Encoded response, null for no response; undefined while still running. */
-  response?: Buffer[] | null;
+  answer?: Answer;
+  /** Size of the request frame, held until the answer is written. */
+  requestBytes: number;
 }
+
+/** Largest response a Kafka size prefix can describe. */
+const MAX_RESPONSE_BYTES = 0x7fffffff;
 
 export class KafkaConnection {
   private readonly decoder: FrameDecoder;
   private readonly queue: Slot[] = [];
-  private readonly closed = new AbortController();
-  /** Given to requests: aborted by connection close or broker stop. */
-  private readonly requestSignal: AbortSignal;
+  /** Aborted when the connection closes or the broker stops; handed to requests. */
+  private readonly requests = new AbortController();
   private readonly clientHost: string;
   private readonly logger: Logger;
+  private readonly onStop = () => this.requests.abort();
   private idleTimer?: NodeJS.Timeout;
+  private queuedBytes = 0;
   private paused = false;
 
   constructor(
     private readonly socket: Socket,
     readonly id: number,
+    private readonly listenerIndex: number,
     private readonly options: ConnectionOptions,
   ) {
     this.decoder = new FrameDecoder(options.maxFrameSize);
-    this.requestSignal = AbortSignal.any([this.closed.signal, options.stopSignal]);
     this.clientHost = normalizeHost(socket.remoteAddress ?? '');
     this.logger = options.logger.child({
       connection: id,
       client: `${this.clientHost}:${socket.remotePort}`,
     });
+    options.stopSignal.addEventListener('abort', this.onStop, { once: true });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.logger.debug({ err }, 'socket error'));
@@ -89,14 +101,17 @@ export class KafkaConnection {
       if (this.socket.destroyed) return;
       this.onFrame(frame);
     }
-    if (this.queue.length >= this.options.maxQueuedRequests && !this.paused) {
+    if (
+      !this.paused &&
+      (this.queue.length >= this.options.maxQueuedRequests ||
+        this.queuedBytes >= this.options.maxQueuedBytes)
+    ) {
       this.paused = true;
       this.socket.pause();
     }
   }
 
   private onFrame(frame: Buffer): void {
-    const reader = new Reader(frame);
     if (frame.length < 4) {
       this.close('malformed request header', { bytes: frame.length });
       return;
@@ -114,6 +129,7 @@ export class KafkaConnection {
       this.close('unsupported api version', { api: apiKeyNames[apiKey], apiVersion });
       return;
     }
+    const reader = new Reader(frame);
     let header;
     try {
       header = decodeRequestHeader(reader);
@@ -126,6 +142,7 @@ export class KafkaConnection {
       // ApiVersions: answer in v0 format with UNSUPPORTED_VERSION so the client can downgrade.
       this.enqueue(
         Promise.resolve(encodeApiVersionsFallback(correlationId, this.options.handlers)),
+        frame.length,
       );
       return;
     }
@@ -148,31 +165,31 @@ export class KafkaConnection {
       clientId: header.clientId,
       clientHost: this.clientHost,
       connectionId: this.id,
-      signal: this.requestSignal,
+      listenerIndex: this.listenerIndex,
+      signal: this.requests.signal,
       logger: this.logger,
     };
     if (this.options.logRequests) {
       this.logger.debug({ api: apiKeyNames[apiKey], apiVersion, correlationId }, 'request');
     }
-    const work = (handler.handle as (r: unknown, c: RequestContext) => Promise<unknown>)(
-      request,
-      context,
-    ).then((response) => {
-      if (response === null) return null;
+    const handle = handler.handle as (r: unknown, c: RequestContext) => Promise<unknown>;
+    const work = handle(request, context).then((response): Answer => {
+      if (response === null || response === CLOSE_CONNECTION) return response;
       const w = new Writer();
       encodeResponseHeader(w, apiKey, apiVersion, correlationId);
       (api.encodeResponse as (w: Writer, v: number, m: unknown) => void)(w, apiVersion, response);
       return w.finish();
     });
-    this.enqueue(work, apiKey);
+    this.enqueue(work, frame.length, apiKey);
   }
 
-  private enqueue(work: Promise<Buffer[] | null>, apiKey?: number): void {
-    const slot: Slot = {};
+  private enqueue(work: Promise<Answer>, requestBytes: number, apiKey?: number): void {
+    const slot: Slot = { requestBytes };
     this.queue.push(slot);
+    this.queuedBytes += requestBytes;
     work.then(
-      (response) => {
-        slot.response = response;
+      (answer) => {
+        slot.answer = answer;
         this.flush();
       },
       (err: unknown) => {
@@ -186,26 +203,47 @@ export class KafkaConnection {
     );
   }
 
-  /** Writes every finished response at the head of the queue, keeping request order. */
+  /** Writes every finished answer at the head of the queue, keeping request order. */
   private flush(): void {
     if (this.socket.destroyed) return;
     this.socket.cork();
-    while (this.queue.length > 0 && this.queue[0].response !== undefined) {
-      const chunks = this.queue.shift()!.response;
-      if (!chunks) continue;
-      let size = 0;
-      for (const c of chunks) size += c.length;
-      const prefix = Buffer.allocUnsafe(4);
-      prefix.writeInt32BE(size);
-      this.socket.write(prefix);
-      for (const c of chunks) this.socket.write(c);
+    try {
+      while (this.queue.length > 0 && this.queue[0].answer !== undefined) {
+        const slot = this.queue.shift()!;
+        this.queuedBytes -= slot.requestBytes;
+        const answer = slot.answer;
+        if (answer === CLOSE_CONNECTION) {
+          this.logger.info('closing connection after a failed acks=0 produce');
+          this.socket.end();
+          return;
+        }
+        if (answer) this.writeFrame(answer);
+      }
+    } finally {
+      this.socket.uncork();
     }
-    this.socket.uncork();
-    if (this.paused && this.queue.length < this.options.maxQueuedRequests) {
+    if (
+      this.paused &&
+      this.queue.length < this.options.maxQueuedRequests &&
+      this.queuedBytes < this.options.maxQueuedBytes
+    ) {
       this.paused = false;
       this.socket.resume();
     }
     this.touch();
+  }
+
+  private writeFrame(chunks: Buffer[]): void {
+    let size = 0;
+    for (const c of chunks) size += c.length;
+    if (size > MAX_RESPONSE_BYTES) {
+      this.close('response too large for a Kafka frame', { bytes: size });
+      return;
+    }
+    const prefix = Buffer.allocUnsafe(4);
+    prefix.writeInt32BE(size);
+    this.socket.write(prefix);
+    for (const c of chunks) this.socket.write(c);
   }
 
   private touch(): void {
@@ -223,7 +261,8 @@ export class KafkaConnection {
 
   private onClose(): void {
     clearTimeout(this.idleTimer);
-    this.closed.abort();
+    this.options.stopSignal.removeEventListener('abort', this.onStop);
+    this.requests.abort();
   }
 }
 

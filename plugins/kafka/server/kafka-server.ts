@@ -20,11 +20,12 @@ export class KafkaServer {
 
   async listen(listeners: Listener[]): Promise<ListenerInfo[]> {
     const bound: ListenerInfo[] = [];
-    for (const listener of listeners) {
+    for (const [listenerIndex, listener] of listeners.entries()) {
       const server = createServer((socket) => {
         const connection = new KafkaConnection(
           socket,
           this.nextConnectionId++,
+          listenerIndex,
           this.connectionOptions,
         );
         this.connections.add(connection);

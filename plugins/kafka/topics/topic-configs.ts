@@ -1,43 +1,63 @@
 /**
- * Topic-level settings Koppa understands, by their Kafka names, and how they map to the
- * store's per-log settings. Anything else is rejected with INVALID_CONFIG, as Kafka does.
+ * Topic-level settings Koppa understands, by their Kafka names: which store setting each one
+ * drives and where its default comes from. Anything else is rejected with INVALID_CONFIG, as
+ * Kafka does, and so is any value the store would refuse.
  */
-import type { HostConfig, LogConfig } from '../../../src/api/index.js';
+import {
+  logDefaults,
+  resolveLogConfig,
+  type HostConfig,
+  type LogConfig,
+} from '../../../src/api/index.js';
 
-interface ConfigKey {
-  /** The broker-wide default, from the host's settings. */
+/** DescribeConfigs' ConfigSource values (v1+). */
+export const CONFIG_SOURCE_TOPIC = 1;
+export const CONFIG_SOURCE_STATIC_BROKER = 4;
+export const CONFIG_SOURCE_DEFAULT = 5;
+
+interface TopicConfigKey {
+  /** The store setting it overrides; absent for settings the Kafka handler applies itself. */
+  logKey?: keyof LogConfig;
+  /** The value when the topic does not override it. */
   brokerDefault(host: HostConfig, maxMessageSize: number): string;
   valid(value: string): boolean;
 }
 
-const integer = (min: number) => (v: string) => /^-?\d+$/.test(v) && Number(v) >= min;
+const integer = (v: string) => /^-?\d+$/.test(v) && Number.isSafeInteger(Number(v));
+const fromLog = (logKey: keyof LogConfig): TopicConfigKey => ({
+  logKey,
+  brokerDefault: (host) => String(logDefaults(host)[logKey]),
+  valid: integer,
+});
 
-export const TOPIC_CONFIGS: Record<string, ConfigKey> = {
-  'retention.ms': { brokerDefault: (h) => String(h.logRetentionMs), valid: integer(-1) },
-  'retention.bytes': { brokerDefault: (h) => String(h.logRetentionBytes), valid: integer(-1) },
-  'segment.bytes': { brokerDefault: (h) => String(h.logSegmentBytes), valid: integer(1024) },
-  'segment.ms': { brokerDefault: (h) => String(h.logSegmentMs), valid: integer(1) },
-  'flush.messages': {
-    brokerDefault: (h) => String(h.logFlushIntervalMessages),
-    valid: integer(-1),
+export const TOPIC_CONFIGS: Record<string, TopicConfigKey> = {
+  'retention.ms': fromLog('retentionMs'),
+  'retention.bytes': fromLog('retentionBytes'),
+  'segment.bytes': fromLog('segmentBytes'),
+  'segment.ms': fromLog('segmentMs'),
+  'flush.messages': fromLog('flushIntervalMessages'),
+  'flush.ms': fromLog('flushIntervalMs'),
+  'index.interval.bytes': fromLog('indexIntervalBytes'),
+  'max.message.bytes': {
+    brokerDefault: (_host, max) => String(max),
+    valid: (v) => integer(v) && Number(v) >= 0,
   },
-  'flush.ms': { brokerDefault: (h) => String(h.logFlushIntervalMs), valid: integer(-1) },
-  'index.interval.bytes': {
-    brokerDefault: (h) => String(h.logIndexIntervalBytes),
-    valid: integer(1),
-  },
-  'max.message.bytes': { brokerDefault: (_h, max) => String(max), valid: integer(0) },
   // Only the delete policy exists; compaction of user topics is not implemented.
   'cleanup.policy': { brokerDefault: () => 'delete', valid: (v) => v === 'delete' },
   'message.timestamp.type': { brokerDefault: () => 'CreateTime', valid: (v) => v === 'CreateTime' },
 };
 
-/** The first problem with `configs`, or null when all are known and valid. */
+/** The first problem with `configs`, or null when all are known and the store accepts them. */
 export function validateTopicConfigs(configs: Record<string, string>): string | null {
   for (const [name, value] of Object.entries(configs)) {
     const key = TOPIC_CONFIGS[name];
     if (!key) return `unknown topic config ${name}`;
     if (!key.valid(value)) return `invalid value ${value} for topic config ${name}`;
+  }
+  try {
+    resolveLogConfig(logConfigOf(configs));
+  } catch (err) {
+    return (err as Error).message;
   }
   return null;
 }
@@ -45,16 +65,30 @@ export function validateTopicConfigs(configs: Record<string, string>): string | 
 /** The store settings a topic's overrides ask for; unset ones fall back to the store defaults. */
 export function logConfigOf(configs: Record<string, string>): Partial<LogConfig> {
   const out: Partial<LogConfig> = {};
-  const num = (name: string) => (configs[name] === undefined ? undefined : Number(configs[name]));
-  const set = <K extends keyof LogConfig>(key: K, value: number | undefined) => {
-    if (value !== undefined) out[key] = value;
-  };
-  set('retentionMs', num('retention.ms'));
-  set('retentionBytes', num('retention.bytes'));
-  set('segmentBytes', num('segment.bytes'));
-  set('segmentMs', num('segment.ms'));
-  set('flushIntervalMessages', num('flush.messages'));
-  set('flushIntervalMs', num('flush.ms'));
-  set('indexIntervalBytes', num('index.interval.bytes'));
+  for (const [name, value] of Object.entries(configs)) {
+    const logKey = TOPIC_CONFIGS[name]?.logKey;
+    if (logKey) out[logKey] = Number(value);
+  }
   return out;
+}
+
+export interface EffectiveConfig {
+  name: string;
+  value: string;
+  /** True when the topic does not override the broker default. */
+  isDefault: boolean;
+}
+
+/** Every topic setting with its value for this topic, as CreateTopics and DescribeConfigs list them. */
+export function effectiveTopicConfigs(
+  overrides: Record<string, string>,
+  host: HostConfig,
+  maxMessageSize: number,
+): EffectiveConfig[] {
+  return Object.entries(TOPIC_CONFIGS).map(([name, key]) => {
+    const override = overrides[name];
+    return override === undefined
+      ? { name, value: key.brokerDefault(host, maxMessageSize), isDefault: true }
+      : { name, value: override, isDefault: false };
+  });
 }

@@ -5,14 +5,21 @@ import {
   type TopicRegistry,
 } from '../../../src/api/index.js';
 import type { PartitionManager } from '../partitions/partition-manager.js';
-import type { TopicName } from './topic-names.js';
+import type { TopicName, TopicNamer } from './topic-names.js';
 
 export class TopicService {
   constructor(
     private readonly registry: TopicRegistry,
+    private readonly namer: TopicNamer,
     private readonly partitions: PartitionManager,
     private readonly options: { allowAutoTopicCreation: boolean; defaultNumPartitions: number },
   ) {}
+
+  /** The topic a Kafka client names, if the name is valid and the topic exists. */
+  find(kafkaName: string): TopicMetadata | undefined {
+    const name = this.namer.parse(kafkaName);
+    return name ? this.registry.get(name.fullName) : undefined;
+  }
 
   /**
    * The topic, created with the default partition count when missing and auto-creation is on
@@ -30,8 +37,10 @@ export class TopicService {
     }
   }
 
+  /** Data first, then the name: a crash in between leaves an empty topic, never orphaned data. */
   async delete(topic: TopicMetadata): Promise<void> {
-    await this.registry.delete(topic.name);
-    await this.partitions.dropTopic(topic.name, topic.partitions);
+    await this.partitions.dropTopic(topic.name, topic.partitions, () =>
+      this.registry.delete(topic.name),
+    );
   }
 }

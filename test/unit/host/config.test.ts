@@ -51,21 +51,21 @@ describe('configuration sources', () => {
     });
   });
 
-  it('parses flags in both spellings, with aliases', () => {
+  it('parses flags in both spellings', () => {
     const args = parseArgs([
       'broker',
       '--config',
       'x.conf',
       '--broker-id',
       '4',
-      '--http-port=8085',
+      '--data-dir=/d',
       '--kafkaTenant',
       't',
     ]);
     expect(args).toEqual({
       command: 'broker',
       configFile: 'x.conf',
-      flags: { brokerId: '4', webServicePort: '8085', kafkaTenant: 't' },
+      flags: { brokerId: '4', dataDir: '/d', kafkaTenant: 't' },
     });
   });
 });
@@ -85,6 +85,10 @@ describe('host settings', () => {
     });
     expect(() => parseHostConfig({ brokerId: 'five' })).toThrow(/brokerId/);
     expect(() => parseHostConfig({ messageStore: 'tape' })).toThrow(/messageStore/);
+    // Bounds the store enforces are checked at start-up, not when the first log opens.
+    expect(() => parseHostConfig({ logFlushIntervalMessages: '0' })).toThrow(
+      /flushIntervalMessages/,
+    );
   });
 });
 
