@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suites drive, when missing: Debian's Kafka clients (kcat, kafka-python
-# with zstd support, confluent-kafka) and ZooKeeper, and the project's npm packages.
+# with its zstd, snappy and lz4 codecs, confluent-kafka) and ZooKeeper, and the project's npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,8 @@ command -v kcat >/dev/null || need+=(kcat)
 /usr/bin/python3 -c 'import kafka' 2>/dev/null || need+=(python3-kafka)
 /usr/bin/python3 -c 'import confluent_kafka' 2>/dev/null || need+=(python3-confluent-kafka)
 /usr/bin/python3 -c 'import zstandard' 2>/dev/null || need+=(python3-zstandard)
+/usr/bin/python3 -c 'import snappy' 2>/dev/null || need+=(python3-snappy)
+/usr/bin/python3 -c 'import lz4' 2>/dev/null || need+=(python3-lz4)
 [ -f /usr/share/java/zookeeper.jar ] || need+=(zookeeper)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"

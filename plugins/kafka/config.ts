@@ -34,6 +34,9 @@ const schema = z.object({
   fetchMaxWaitMs: int(30_000, 0),
 });
 
+/** Keys the Kafka handler reads (`listen` is the CLI's shorthand for the first listener). */
+export const KAFKA_CONFIG_KEYS: readonly string[] = [...Object.keys(schema.shape), 'listen'];
+
 export interface Listener {
   name: string;
   host: string;

@@ -8,13 +8,14 @@ import { deleteTopicsHandler } from './apis/delete-topics.js';
 import { describeClusterHandler } from './apis/describe-cluster.js';
 import { describeConfigsHandler } from './apis/describe-configs.js';
 import { fetchHandler } from './apis/fetch.js';
+import { findCoordinatorHandler } from './apis/find-coordinator.js';
 import { initProducerIdHandler } from './apis/init-producer-id.js';
 import { listOffsetsHandler } from './apis/list-offsets.js';
 import { metadataHandler } from './apis/metadata.js';
 import { produceHandler } from './apis/produce.js';
 import type { KafkaBrokerContext } from './broker-context.js';
 import { loadOrCreateClusterId } from './cluster-id.js';
-import { parseKafkaConfig } from './config.js';
+import { KAFKA_CONFIG_KEYS, parseKafkaConfig } from './config.js';
 import { PartitionManager } from './partitions/partition-manager.js';
 import { ProducerIdAllocator } from './producer/index.js';
 import { KafkaServer } from './server/kafka-server.js';
@@ -26,6 +27,7 @@ const PRODUCER_EXPIRY_CHECK_MS = 10 * 60 * 1000;
 
 export class KafkaProtocolHandler implements ProtocolHandler {
   readonly protocolName = 'kafka';
+  readonly configKeys = KAFKA_CONFIG_KEYS;
   private broker?: KafkaBrokerContext;
   private server?: KafkaServer;
   private producerExpiryTimer?: NodeJS.Timeout;
@@ -64,6 +66,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
     add(describeConfigsHandler(broker));
     add(describeClusterHandler(broker));
     add(initProducerIdHandler(broker));
+    add(findCoordinatorHandler(broker));
     this.broker = broker;
     this.server = new KafkaServer(
       {

@@ -32,6 +32,9 @@ const hostSchema = z.object({
   logRequests: bool(false),
 });
 
+/** Keys the host owns, for telling users about keys nothing owns. */
+export const HOST_CONFIG_KEYS: readonly string[] = Object.keys(hostSchema.shape);
+
 export type HostConfig = z.infer<typeof hostSchema> & { metadataStoreUrl: string };
 
 export function parseHostConfig(raw: RawConfig): HostConfig {

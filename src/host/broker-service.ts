@@ -3,7 +3,7 @@
  * order of start-up (handlers stop serving before the stores close), and only once.
  */
 import type { Logger } from 'pino';
-import { parseHostConfig, type HostConfig } from '../config/host-config.js';
+import { HOST_CONFIG_KEYS, parseHostConfig, type HostConfig } from '../config/host-config.js';
 import type { RawConfig } from '../config/sources.js';
 import { createLogger } from '../logging/logger.js';
 import { openMetadataStore, type MemoryMetadataTree } from '../metadata/index.js';
@@ -91,6 +91,7 @@ export class BrokerService {
         logger: logger.child({ protocol: handler.protocolName }),
       });
     }
+    this.warnAboutUnknownKeys();
     for (const { handler } of this.handlers) {
       this.listeners.push(...(await handler.start()));
     }
@@ -101,6 +102,17 @@ export class BrokerService {
     }, config.logRetentionCheckIntervalMs);
     this.retentionTimer.unref();
     logger.info({ listeners: this.listeners }, 'broker started');
+  }
+
+  /** A mistyped key would otherwise be silently ignored. */
+  private warnAboutUnknownKeys(): void {
+    const known = new Set([
+      ...HOST_CONFIG_KEYS,
+      ...this.handlers.flatMap(({ handler }) => handler.configKeys),
+    ]);
+    const unknown = Object.keys(this.rawConfig).filter((key) => !known.has(key));
+    if (unknown.length > 0)
+      this.logger.warn({ keys: unknown }, 'ignoring unknown configuration keys');
   }
 
   /** Graceful: handlers stop serving and drain, then the stores flush and close. Idempotent. */

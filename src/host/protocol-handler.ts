@@ -41,6 +41,8 @@ export interface ListenerInfo {
 
 export interface ProtocolHandler {
   readonly protocolName: string;
+  /** The settings this handler reads, so that the host can warn about keys nobody reads. */
+  readonly configKeys: readonly string[];
   /** Validates the handler's settings and prepares state; throws ConfigError on bad settings. */
   initialize(context: HostContext): Promise<void>;
   /** Starts serving; returns the listeners it bound. */

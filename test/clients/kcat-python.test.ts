@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { ApiKey } from '../../plugins/kafka/protocol/index.js';
+import { readBatchInfos } from '../../plugins/kafka/records/index.js';
 import { jsonLines, PY_CLIENTS, PYTHON, run } from '../helpers/processes.js';
+import { RawConnection } from '../helpers/raw-client.js';
+
+const CODEC_IDS: Record<string, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 
 interface Consumed {
   offset: number;
@@ -33,6 +38,42 @@ describe('kcat (librdkafka) and kafka-python against one broker', () => {
         ])
       ).stdout,
     );
+
+  const storedCodecs = async (topic: string): Promise<Set<number>> => {
+    const conn = await RawConnection.open(broker.port);
+    try {
+      const { body } = await conn.request(ApiKey.Fetch, 12, {
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 1,
+        maxBytes: 50 << 20,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [
+          {
+            topic,
+            partitions: [
+              {
+                partition: 0,
+                currentLeaderEpoch: -1,
+                fetchOffset: 0,
+                lastFetchedEpoch: -1,
+                logStartOffset: -1,
+                partitionMaxBytes: 50 << 20,
+              },
+            ],
+          },
+        ],
+        forgottenTopicsData: [],
+        rackId: '',
+      });
+      const records = body.responses[0].partitions[0].records ?? Buffer.alloc(0);
+      return new Set([...readBatchInfos(records)].map((b) => b.compression));
+    } finally {
+      conn.close();
+    }
+  };
 
   for (const codec of ['none', 'gzip', 'snappy', 'lz4', 'zstd']) {
     it(`kcat produces ${codec} batches with keys and headers and reads them back; kafka-python agrees`, async () => {
@@ -90,6 +131,9 @@ describe('kcat (librdkafka) and kafka-python against one broker', () => {
         expect(Number(r[3])).toBeGreaterThanOrEqual(before - 1000);
         expect(Number(r[3])).toBeLessThanOrEqual(after + 1000);
       }
+
+      // The broker stored the batches as kcat compressed them.
+      expect(await storedCodecs(topic)).toEqual(new Set([CODEC_IDS[codec]]));
 
       const consumed = await pyConsume(topic, count);
       expect(consumed.map((m) => [m.offset, m.key, m.value, m.timestamp])).toEqual(

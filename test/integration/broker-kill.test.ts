@@ -49,7 +49,7 @@ describe('broker killed with SIGKILL during acks=all produce', () => {
     const producer = kafka.producer();
     await producer.connect();
     const acked: string[] = [];
-    // Two producers' worth of concurrency: sends keep going until the kill cuts them off.
+    // Sends go on until the kill cuts them off; only answered sends count as acknowledged.
     const sending = (async () => {
       for (let i = 0; i < 1_000_000; i++) {
         const batch = Array.from({ length: 20 }, (_, j) => ({ value: `v-${i}-${j}` }));

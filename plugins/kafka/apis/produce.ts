@@ -10,6 +10,9 @@ import { ApiKey, ErrorCode, type ProduceRequest, type ProduceResponse } from '..
 import { validateRecordSet } from '../records/index.js';
 import { CLOSE_CONNECTION, type ApiHandler, type RequestContext } from './api-handler.js';
 
+/** The first Produce version whose record sets are v2 batches. */
+const FIRST_VERSION_WITH_BATCHES = 3;
+
 type TopicResult = ProduceResponse['responses'][number];
 type PartitionResult = TopicResult['partitionResponses'][number];
 
@@ -48,6 +51,13 @@ export function produceHandler(broker: KafkaBrokerContext): ApiHandler<typeof Ap
         `${topicName} is not a valid topic name`,
       );
     if (!records) return result(index, ErrorCode.INVALID_RECORD, 'no records');
+    if (context.apiVersion < FIRST_VERSION_WITH_BATCHES) {
+      return result(
+        index,
+        ErrorCode.UNSUPPORTED_VERSION,
+        'message formats before v2 are not supported',
+      );
+    }
     const topic = broker.topics.get(name.fullName);
     const maxMessageBytes = Number(
       topic?.configs['max.message.bytes'] ?? broker.config.maxMessageSize,
@@ -82,8 +92,10 @@ export function produceHandler(broker: KafkaBrokerContext): ApiHandler<typeof Ap
 
   return {
     apiKey: ApiKey.Produce,
-    // v3 is the first version that carries magic v2 batches only.
-    minVersion: 3,
+    // v0-2 carry only the pre-v2 message formats, which are refused with UNSUPPORTED_VERSION;
+    // they are advertised because librdkafka enables gzip, snappy and lz4 only for brokers
+    // whose Produce range includes v0, as Kafka 3.x's does.
+    minVersion: 0,
     maxVersion: 11,
     async handle(request: ProduceRequest, context: RequestContext) {
       const { acks } = request;

@@ -122,3 +122,18 @@ describe('kafka settings', () => {
     );
   });
 });
+
+describe('unknown keys', () => {
+  it('are reported at start-up, so a typo does not pass unnoticed', async () => {
+    const { startTestBroker } = await import('../../helpers/broker.js');
+    const { captureLogs } = await import('../../helpers/log-capture.js');
+    const logs = captureLogs('warn');
+    const broker = await startTestBroker(
+      { kafkaTennant: 'typo', messageStore: 'memory' },
+      { logger: logs.logger },
+    );
+    await broker.stop();
+    const warning = logs.records.find((r) => r.msg === 'ignoring unknown configuration keys');
+    expect(warning?.keys).toEqual(['kafkaTennant']);
+  });
+});
