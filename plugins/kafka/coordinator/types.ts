@@ -1,0 +1,266 @@
+/**
+ * Contracts of the group coordinator: what it needs from the outside (a clock, persistence in
+ * __consumer_offsets) and what it tells the outside (member-removed events). The coordinator
+ * itself is a state machine over these, testable without sockets or storage.
+ */
+
+export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
+
+/** Kafka's group coordinator settings, with KoP's key names. */
+export interface CoordinatorConfig {
+  /** Partitions of __consumer_offsets; a group lives on abs(hashCode(groupId)) % this. */
+  offsetsTopicNumPartitions: number;
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
+  /** Wait for more members before the first rebalance of an empty group. */
+  groupInitialRebalanceDelayMs: number;
+  /** Most members a group may have (Kafka's group.max.size). */
+  groupMaxSize: number;
+  /** An empty group's offsets expire this long after it became empty (KIP-211). */
+  offsetsRetentionMs: number;
+  /** How often expired offsets are looked for. */
+  offsetsRetentionCheckIntervalMs: number;
+  /** Largest metadata string an offset commit may carry. */
+  offsetMetadataMaxSize: number;
+}
+
+/** Time and timers, injected so tests can drive them. */
+export interface Clock {
+  now(): number;
+  setTimeout(callback: () => void, delayMs: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+export interface TimerHandle {
+  /** Opaque to the coordinator. */
+  readonly id: unknown;
+}
+
+export type MemberRemovedReason = 'left' | 'expired' | 'fenced' | 'group-deleted';
+
+/**
+ * A member is gone from a group for good. Never sent when a coordinator unloads a group (the
+ * group moves, its members do not leave) or when the broker shuts down.
+ */
+export interface MemberRemovedEvent {
+  groupId: string;
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  reason: MemberRemovedReason;
+}
+
+/** A member as stored in GroupMetadataValue (Kafka's record format for __consumer_offsets). */
+export interface MemberRecord {
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  rebalanceTimeoutMs: number;
+  sessionTimeoutMs: number;
+  /** The member's metadata for the group's chosen protocol. */
+  subscription: Buffer;
+  assignment: Buffer;
+}
+
+/** GroupMetadataValue: the group after a completed rebalance (or when it became empty). */
+export interface GroupRecord {
+  protocolType: string;
+  generation: number;
+  protocol: string | null;
+  leader: string | null;
+  /** When the group entered its current state (ms); drives offset expiry of empty groups. */
+  currentStateTimestamp: number;
+  members: MemberRecord[];
+}
+
+/** OffsetCommitValue. */
+export interface OffsetRecord {
+  offset: number;
+  leaderEpoch: number;
+  metadata: string;
+  commitTimestamp: number;
+  /** Set only by old clients that asked for a retention time (OffsetCommit v2-4). */
+  expireTimestamp: number | null;
+}
+
+/** One record of __consumer_offsets, key and value; a null value is a tombstone. */
+export type StoredRecord =
+  | { kind: 'group'; groupId: string; value: GroupRecord | null }
+  | { kind: 'offset'; groupId: string; topic: string; partition: number; value: OffsetRecord | null };
+
+/**
+ * Where the coordinator keeps its state: the group's __consumer_offsets partition. Each call
+ * appends the records in one batch and resolves once they are durable, so an answer that
+ * depends on them is sent only afterwards.
+ */
+export interface GroupPersistence {
+  append(offsetsPartition: number, records: StoredRecord[]): Promise<void>;
+}
+
+/** Errors the coordinator answers with, by Kafka error code (see protocol ErrorCode). */
+export type ErrorCodeNumber = number;
+
+// ---------------------------------------------------------------------------------------------
+// The coordinator's operations, one per group API. Parameters are protocol-neutral: the API
+// handlers translate each request version into them (v0 JoinGroup has no rebalance timeout,
+// and so on). Every result carries the Kafka error code to answer with.
+
+export interface JoinGroupParams {
+  groupId: string;
+  /** '' for a member joining without an id. */
+  memberId: string;
+  groupInstanceId: string | null;
+  protocolType: string;
+  protocols: { name: string; metadata: Buffer }[];
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  clientId: string;
+  clientHost: string;
+  /** JoinGroup v4+: a member without an id first gets one with MEMBER_ID_REQUIRED. */
+  requireKnownMemberId: boolean;
+  reason: string | null;
+}
+
+export interface JoinGroupResult {
+  errorCode: ErrorCodeNumber;
+  generationId: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  leader: string;
+  memberId: string;
+  /** Filled for the leader only: every member with its metadata for the chosen protocol. */
+  members: { memberId: string; groupInstanceId: string | null; metadata: Buffer }[];
+}
+
+export interface SyncGroupParams {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  /** SyncGroup v5+; null when the client did not send them. */
+  protocolType: string | null;
+  protocolName: string | null;
+  /** From the leader only. */
+  assignments: { memberId: string; assignment: Buffer }[];
+}
+
+export interface SyncGroupResult {
+  errorCode: ErrorCodeNumber;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignment: Buffer;
+}
+
+export interface HeartbeatParams {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+}
+
+export interface LeaveGroupParams {
+  groupId: string;
+  members: { memberId: string; groupInstanceId: string | null; reason: string | null }[];
+}
+
+export interface LeaveGroupResult {
+  /** Group-level error; when not NONE, the member results are empty. */
+  errorCode: ErrorCodeNumber;
+  members: { memberId: string; groupInstanceId: string | null; errorCode: ErrorCodeNumber }[];
+}
+
+export interface CommitOffsetsParams {
+  groupId: string;
+  /** -1 with memberId '' for a consumer that commits without being a member (assign()). */
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  /** OffsetCommit v2-4: -1 means the broker's retention. */
+  retentionTimeMs: number;
+  offsets: { topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string | null }[];
+}
+
+export interface CommitOffsetsResult {
+  /** Per partition, in request order. */
+  partitions: { topic: string; partition: number; errorCode: ErrorCodeNumber }[];
+}
+
+export interface FetchOffsetsParams {
+  groupId: string;
+  /** Null: every partition the group has offsets for. */
+  partitions: { topic: string; partition: number }[] | null;
+}
+
+export interface FetchOffsetsResult {
+  errorCode: ErrorCodeNumber;
+  /** offset -1 and empty metadata for a partition without a committed offset. */
+  partitions: {
+    topic: string;
+    partition: number;
+    offset: number;
+    leaderEpoch: number;
+    metadata: string;
+    errorCode: ErrorCodeNumber;
+  }[];
+}
+
+export interface GroupDescription {
+  groupId: string;
+  errorCode: ErrorCodeNumber;
+  /** 'Dead' for a group that does not exist (with errorCode NONE, as Kafka answers). */
+  state: GroupState;
+  protocolType: string;
+  /** The chosen protocol when Stable, else ''. */
+  protocolData: string;
+  members: {
+    memberId: string;
+    groupInstanceId: string | null;
+    clientId: string;
+    clientHost: string;
+    /** The member's metadata for the chosen protocol (Stable), else empty. */
+    metadata: Buffer;
+    /** The member's assignment when Stable, else empty. */
+    assignment: Buffer;
+  }[];
+}
+
+export interface ListedGroup {
+  groupId: string;
+  protocolType: string;
+  state: GroupState;
+}
+
+export interface DeleteOffsetsResult {
+  errorCode: ErrorCodeNumber;
+  partitions: { topic: string; partition: number; errorCode: ErrorCodeNumber }[];
+}
+
+export interface GroupCoordinatorApi {
+  joinGroup(params: JoinGroupParams): Promise<JoinGroupResult>;
+  syncGroup(params: SyncGroupParams): Promise<SyncGroupResult>;
+  heartbeat(params: HeartbeatParams): Promise<ErrorCodeNumber>;
+  leaveGroup(params: LeaveGroupParams): Promise<LeaveGroupResult>;
+  commitOffsets(params: CommitOffsetsParams): Promise<CommitOffsetsResult>;
+  fetchOffsets(params: FetchOffsetsParams): Promise<FetchOffsetsResult>;
+  describeGroups(groupIds: string[]): GroupDescription[];
+  /** Empty filters match everything; state names compare case-insensitively, as Kafka does. */
+  listGroups(statesFilter: string[], typesFilter: string[]): { errorCode: ErrorCodeNumber; groups: ListedGroup[] };
+  deleteGroups(groupIds: string[]): Promise<{ groupId: string; errorCode: ErrorCodeNumber }[]>;
+  deleteOffsets(groupId: string, partitions: { topic: string; partition: number }[]): Promise<DeleteOffsetsResult>;
+
+  /** Ownership of __consumer_offsets partitions: loading replays records, unloading forgets. */
+  beginLoad(offsetsPartition: number): void;
+  loadRecords(offsetsPartition: number, records: Iterable<StoredRecord>): void;
+  completeLoad(offsetsPartition: number): void;
+  /** Drops the partition's groups without member-removed events (the group moves, nobody left). */
+  unload(offsetsPartition: number): void;
+
+  /** Every live record of a partition's groups and offsets, for compacting its log. */
+  snapshot(offsetsPartition: number): StoredRecord[];
+
+  onMemberRemoved(listener: (event: MemberRemovedEvent) => void): () => void;
+  /** Stops timers; pending requests are answered with COORDINATOR_NOT_AVAILABLE. */
+  shutdown(): void;
+}
