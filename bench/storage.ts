@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FileMessageStore } from '../src/storage/file-store.js';
 import type { PartitionLog } from '../src/storage/types.js';
-import { makeBatch } from '../test/helpers/storage-batches.js';
+import { makeBatch } from '../test/helpers/record-batches.js';
 
 const MiB = 1024 * 1024;
 const APPEND_SECONDS = 3;

@@ -19,7 +19,7 @@ import {
   makeBatch,
   makeBatches,
   type DecodedBatch,
-} from './storage-batches.js';
+} from './record-batches.js';
 
 export interface StoreHarness {
   /** A fresh, empty store. */

@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileMessageStore } from '../../src/storage/file-store.js';
-import { makeBatch, patternBytes } from './storage-batches.js';
+import { makeBatch, patternBytes } from './record-batches.js';
 
 export const CRASH_TP = { topic: 'persistent://public/default/crash', partition: 0 };
 export const CRASH_LOG_CONFIG = { segmentBytes: 256 * 1024, indexIntervalBytes: 1024 };

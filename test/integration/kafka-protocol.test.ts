@@ -12,7 +12,7 @@ import {
 } from '../../plugins/kafka/protocol/index.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { decodeResponseFrame, encodeRequestFrame, RawConnection } from '../helpers/raw-client.js';
-import { buildBatch } from '../unit/records/batch-builder.js';
+import { buildBatch } from '../helpers/record-batches.js';
 
 const produceBody = (topic: string, records: Buffer, acks = -1, partition = 0): ProduceRequest => ({
   transactionalId: null,

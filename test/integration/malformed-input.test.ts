@@ -9,7 +9,7 @@ import { ApiKey, ErrorCode } from '../../plugins/kafka/protocol/index.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { captureLogs, type CapturedLogs } from '../helpers/log-capture.js';
 import { decodeResponseFrame, encodeRequestFrame, RawConnection } from '../helpers/raw-client.js';
-import { buildBatch } from '../unit/records/batch-builder.js';
+import { buildBatch } from '../helpers/record-batches.js';
 
 describe('malformed input', () => {
   let broker: TestBroker;

@@ -12,3 +12,12 @@ export {
   type RecordSetResult,
   type ValidateOptions,
 } from './validate-record-set.js';
+export {
+  encodeRecordBatch,
+  readBatchRecords,
+  readRecords,
+  type EncodeBatchOptions,
+  type NewRecord,
+  type ReadRecord,
+  type RecordHeader,
+} from './record-batch-writer.js';

@@ -1,6 +1,7 @@
 /**
  * Generates the Kafka wire codec (plugins/kafka/protocol/generated/) from Apache Kafka's message
- * schemas in ../shared/kafka-protocol (or $KAFKA_PROTOCOL_DIR, relative to the repo root).
+ * schemas in ../shared/kafka-protocol (or $KAFKA_PROTOCOL_DIR, relative to the repo root): the
+ * protocol's messages (message/) and the __consumer_offsets record formats (group-coordinator/).
  *
  * Each schema becomes one module with its interfaces and a straight-line decoder and encoder per
  * struct; version checks are simplified against the versions a struct can occur in, so most fields
@@ -342,15 +343,34 @@ export function protocolDir(): string {
   return resolve(REPO_ROOT, process.env.KAFKA_PROTOCOL_DIR ?? '../shared/kafka-protocol');
 }
 
-/** Every message schema, sorted by name. */
+/**
+ * Folders of `dir` holding schemas: the protocol's messages, and the record formats the group
+ * coordinator writes to __consumer_offsets (all `data` schemas), named in generated headers by
+ * their folder.
+ */
+const SCHEMA_DIRS: readonly { folder: string; prefix: string }[] = [
+  { folder: 'message', prefix: '' },
+  { folder: 'group-coordinator', prefix: 'group-coordinator/' },
+];
+
+/** Every schema, sorted by name. */
 export function loadSchemas(dir = protocolDir()): MessageSpec[] {
-  const messageDir = join(dir, 'message');
-  return readdirSync(messageDir)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((f) =>
-      parseSchema(f, JSON.parse(stripComments(readFileSync(join(messageDir, f), 'utf8')))),
-    );
+  const files = SCHEMA_DIRS.flatMap(({ folder, prefix }) =>
+    readdirSync(join(dir, folder))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => ({ name: f, path: join(dir, folder, f), label: prefix + f })),
+  );
+  // Code-unit order, as the message folder alone was sorted. Two schemas of one name would
+  // generate the same module, so they are refused.
+  files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (let i = 1; i < files.length; i++) {
+    if (files[i].name === files[i - 1].name) {
+      throw new Error(`schema ${files[i].name} found in two folders`);
+    }
+  }
+  return files.map((f) =>
+    parseSchema(f.label, JSON.parse(stripComments(readFileSync(f.path, 'utf8'))) as RawSchema),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

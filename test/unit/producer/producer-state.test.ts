@@ -6,7 +6,7 @@ import {
   lastSequenceOf,
   type ProducerBatch,
 } from '../../../plugins/kafka/producer/producer-state.js';
-import { buildBatch } from '../records/batch-builder.js';
+import { buildBatch } from '../../helpers/record-batches.js';
 
 const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
 const INVALID_PRODUCER_EPOCH = 47;

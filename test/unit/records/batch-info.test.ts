@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BATCH_LENGTH } from '../../../src/storage/batch-header.js';
 import { readBatchInfos } from '../../../plugins/kafka/records/batch-info.js';
-import { buildBatch } from './batch-builder.js';
+import { buildBatch } from '../../helpers/record-batches.js';
 
 describe('readBatchInfos', () => {
   it('reads the header of every whole batch, with positions and offsets', () => {

@@ -11,7 +11,7 @@ import {
   DEFAULT_MAX_MESSAGE_BYTES,
   validateRecordSet,
 } from '../../../plugins/kafka/records/validate-record-set.js';
-import { buildBatch, sealBatch } from './batch-builder.js';
+import { buildBatch, sealBatch } from '../../helpers/record-batches.js';
 
 const CORRUPT_MESSAGE = 2;
 const MESSAGE_TOO_LARGE = 10;

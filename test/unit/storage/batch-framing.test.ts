@@ -6,7 +6,7 @@ import {
   wholeBatchesLength,
 } from '../../../src/storage/batch-framing.js';
 import { InvalidBatchError } from '../../../src/storage/types.js';
-import { makeBatch, makeBatches } from '../../helpers/storage-batches.js';
+import { makeBatch, makeBatches } from '../../helpers/record-batches.js';
 
 describe('batch framing', () => {
   it('sums what the log needs from a record set', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GroupSync } from '../../../src/storage/group-sync.js';
 import { MemoryBudget } from '../../../src/storage/memory-budget.js';
 import { TailCache } from '../../../src/storage/tail-cache.js';
-import { decodeBatches, makeBatch, makeBatches } from '../../helpers/storage-batches.js';
+import { decodeBatches, makeBatch, makeBatches } from '../../helpers/record-batches.js';
 
 /** `n` one-record batches at offsets from `base`, as one append buffer. */
 function appended(base: number, n: number): Buffer {

@@ -19,7 +19,7 @@ import {
   type LogConfig,
   type TopicPartition,
 } from '../../../src/storage/types.js';
-import { decodeBatches, makeBatch } from '../../helpers/storage-batches.js';
+import { decodeBatches, makeBatch } from '../../helpers/record-batches.js';
 import { readAll } from '../../helpers/storage-contract.js';
 import { makeTempDir, removeTempDir } from '../../helpers/storage-temp.js';
 
