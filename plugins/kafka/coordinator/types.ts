@@ -88,7 +88,13 @@ export interface OffsetRecord {
 /** One record of __consumer_offsets, key and value; a null value is a tombstone. */
 export type StoredRecord =
   | { kind: 'group'; groupId: string; value: GroupRecord | null }
-  | { kind: 'offset'; groupId: string; topic: string; partition: number; value: OffsetRecord | null };
+  | {
+      kind: 'offset';
+      groupId: string;
+      topic: string;
+      partition: number;
+      value: OffsetRecord | null;
+    };
 
 /**
  * Where the coordinator keeps its state: the group's __consumer_offsets partition. Each call
@@ -179,7 +185,13 @@ export interface CommitOffsetsParams {
   groupInstanceId: string | null;
   /** OffsetCommit v2-4: -1 means the broker's retention. */
   retentionTimeMs: number;
-  offsets: { topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string | null }[];
+  offsets: {
+    topic: string;
+    partition: number;
+    offset: number;
+    leaderEpoch: number;
+    metadata: string | null;
+  }[];
 }
 
 export interface CommitOffsetsResult {
@@ -246,9 +258,15 @@ export interface GroupCoordinatorApi {
   fetchOffsets(params: FetchOffsetsParams): Promise<FetchOffsetsResult>;
   describeGroups(groupIds: string[]): GroupDescription[];
   /** Empty filters match everything; state names compare case-insensitively, as Kafka does. */
-  listGroups(statesFilter: string[], typesFilter: string[]): { errorCode: ErrorCodeNumber; groups: ListedGroup[] };
+  listGroups(
+    statesFilter: string[],
+    typesFilter: string[],
+  ): { errorCode: ErrorCodeNumber; groups: ListedGroup[] };
   deleteGroups(groupIds: string[]): Promise<{ groupId: string; errorCode: ErrorCodeNumber }[]>;
-  deleteOffsets(groupId: string, partitions: { topic: string; partition: number }[]): Promise<DeleteOffsetsResult>;
+  deleteOffsets(
+    groupId: string,
+    partitions: { topic: string; partition: number }[],
+  ): Promise<DeleteOffsetsResult>;
 
   /** Ownership of __consumer_offsets partitions: loading replays records, unloading forgets. */
   beginLoad(offsetsPartition: number): void;

@@ -1,0 +1,568 @@
+/**
+ * Kafka's classic group coordinator (GroupCoordinator with GroupMetadataManager, Kafka 3.x) for
+ * the __consumer_offsets partitions this broker owns. It finds and validates each request's
+ * group, leaves membership to Membership, keeps committed offsets and expires them (KIP-211),
+ * deletes groups and offsets, and loads, unloads and snapshots partitions. Its effects are at
+ * the edges: timers through the Clock, records through GroupPersistence, member removals
+ * through listeners.
+ */
+import { ErrorCode } from '../protocol/index.js';
+import type { CoordinatorContext, CoordinatorLogger } from './context.js';
+import { Group } from './group.js';
+import { joinError, syncError } from './member.js';
+import { Membership } from './membership.js';
+import type { OffsetCommit, TopicPartition } from './offsets.js';
+import { PartitionReplay } from './partition-replay.js';
+import { offsetsPartitionFor } from './placement.js';
+import type {
+  Clock,
+  CommitOffsetsParams,
+  CommitOffsetsResult,
+  CoordinatorConfig,
+  DeleteOffsetsResult,
+  ErrorCodeNumber,
+  FetchOffsetsParams,
+  FetchOffsetsResult,
+  GroupCoordinatorApi,
+  GroupDescription,
+  GroupPersistence,
+  GroupRecord,
+  HeartbeatParams,
+  JoinGroupParams,
+  JoinGroupResult,
+  LeaveGroupParams,
+  LeaveGroupResult,
+  ListedGroup,
+  MemberRemovedEvent,
+  OffsetRecord,
+  StoredRecord,
+  SyncGroupParams,
+  SyncGroupResult,
+  TimerHandle,
+} from './types.js';
+
+/** Every group here speaks the classic protocol (KIP-848's group types). */
+const GROUP_TYPE = 'classic';
+
+interface OwnedPartition {
+  readonly partition: number;
+  /** Set while the partition's log is replayed: its groups answer COORDINATOR_LOAD_IN_PROGRESS. */
+  replay: PartitionReplay | null;
+  readonly groups: Map<string, Group>;
+}
+
+export class GroupCoordinator implements GroupCoordinatorApi {
+  private readonly partitions = new Map<number, OwnedPartition>();
+  private readonly listeners = new Set<(event: MemberRemovedEvent) => void>();
+  private readonly membership: Membership;
+  private active = true;
+  private expiryTimer: TimerHandle | null = null;
+  private stop: () => void = () => {};
+  /** Settles at shutdown, so that appends still in flight stop holding their requests. */
+  private readonly stopped = new Promise<'stopped'>((resolve) => {
+    this.stop = () => resolve('stopped');
+  });
+
+  constructor(
+    private readonly config: CoordinatorConfig,
+    private readonly persistence: GroupPersistence,
+    private readonly clock: Clock,
+    private readonly logger: CoordinatorLogger,
+  ) {
+    const context: CoordinatorContext = {
+      config,
+      clock,
+      logger,
+      storeGroup: (group, record) => this.storeGroup(group, record),
+      memberRemoved: (event) => this.emit(event),
+    };
+    this.membership = new Membership(context);
+    this.scheduleOffsetExpiry();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Membership APIs
+
+  joinGroup(params: JoinGroupParams): Promise<JoinGroupResult> {
+    return new Promise((resolve) => {
+      const owned = this.route(params.groupId, false);
+      if (typeof owned === 'number') return resolve(joinError(params.memberId, owned));
+      const { groupMinSessionTimeoutMs: min, groupMaxSessionTimeoutMs: max } = this.config;
+      if (params.sessionTimeoutMs < min || params.sessionTimeoutMs > max) {
+        return resolve(joinError(params.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
+      }
+      let group = owned.groups.get(params.groupId);
+      if (group === undefined) {
+        // Only a member without an id creates a group; a member id for an unknown group is stale.
+        if (params.memberId !== '') {
+          return resolve(joinError(params.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
+        }
+        group = this.createGroup(owned, params.groupId);
+      }
+      this.membership.join(group, params, resolve);
+    });
+  }
+
+  syncGroup(params: SyncGroupParams): Promise<SyncGroupResult> {
+    return new Promise((resolve) => {
+      const owned = this.route(params.groupId, false);
+      if (typeof owned === 'number') {
+        // A loading coordinator has lost the rebalance: REBALANCE_IN_PROGRESS sends the member
+        // back to JoinGroup, which old clients understand where they do not understand LOAD.
+        const loading = owned === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+        return resolve(syncError(loading ? ErrorCode.REBALANCE_IN_PROGRESS : owned));
+      }
+      const group = owned.groups.get(params.groupId);
+      if (group === undefined) return resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+      this.membership.sync(group, params, resolve);
+    });
+  }
+
+  async heartbeat(params: HeartbeatParams): Promise<ErrorCodeNumber> {
+    const owned = this.route(params.groupId, false);
+    if (typeof owned === 'number') {
+      // A loading coordinator answers heartbeats blindly, as Kafka does.
+      return owned === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ? ErrorCode.NONE : owned;
+    }
+    const group = owned.groups.get(params.groupId);
+    return group === undefined
+      ? ErrorCode.UNKNOWN_MEMBER_ID
+      : this.membership.heartbeat(group, params);
+  }
+
+  async leaveGroup(params: LeaveGroupParams): Promise<LeaveGroupResult> {
+    const owned = this.route(params.groupId, false);
+    if (typeof owned === 'number') return { errorCode: owned, members: [] };
+    const group = owned.groups.get(params.groupId);
+    if (group === undefined) {
+      return {
+        errorCode: ErrorCode.NONE,
+        members: params.members.map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+          errorCode: ErrorCode.UNKNOWN_MEMBER_ID,
+        })),
+      };
+    }
+    return this.membership.leave(group, params.members);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Offsets
+
+  async commitOffsets(params: CommitOffsetsParams): Promise<CommitOffsetsResult> {
+    const owned = this.route(params.groupId, true);
+    if (typeof owned === 'number') return everyPartition(params, owned);
+    let group = owned.groups.get(params.groupId);
+    if (group === undefined) {
+      // A commit outside group management creates the group; a generation means a stale member.
+      if (params.generationId >= 0) return everyPartition(params, ErrorCode.ILLEGAL_GENERATION);
+      group = this.createGroup(owned, params.groupId);
+    }
+    const error = commitValidationError(group, params);
+    if (error !== ErrorCode.NONE) return everyPartition(params, error);
+    // The member has its new generation from JoinGroup but not its assignment yet. During
+    // PreparingRebalance, commits of the previous generation are still allowed (Kafka 3.x).
+    if (group.is('CompletingRebalance')) {
+      return everyPartition(params, ErrorCode.REBALANCE_IN_PROGRESS);
+    }
+    this.membership.touch(group, params.memberId);
+    return this.storeOffsets(group, params);
+  }
+
+  /** Commits are durable before they are answered or visible to OffsetFetch. */
+  private async storeOffsets(
+    group: Group,
+    params: CommitOffsetsParams,
+  ): Promise<CommitOffsetsResult> {
+    const now = this.clock.now();
+    const tooLarge = (metadata: string | null) =>
+      metadata !== null && metadata.length > this.config.offsetMetadataMaxSize;
+    const commits: OffsetCommit[] = params.offsets
+      .filter((o) => !tooLarge(o.metadata))
+      .map((o) => ({
+        topic: o.topic,
+        partition: o.partition,
+        record: {
+          offset: o.offset,
+          leaderEpoch: o.leaderEpoch,
+          metadata: o.metadata ?? '',
+          commitTimestamp: now,
+          // OffsetCommit v2-4 may ask for its own retention; -1 is the broker's.
+          expireTimestamp: params.retentionTimeMs === -1 ? null : now + params.retentionTimeMs,
+        },
+      }));
+    if (commits.length === 0) return everyPartition(params, ErrorCode.OFFSET_METADATA_TOO_LARGE);
+
+    const commitId = group.offsets.beginCommit(commits);
+    const error = await this.append(
+      group.offsetsPartition,
+      commits.map((c) => offsetRecord(group.groupId, c.topic, c.partition, c.record)),
+    );
+    if (!group.is('Dead')) {
+      if (error === ErrorCode.NONE) group.offsets.completeCommit(commitId, commits);
+      else group.offsets.failCommit(commitId, commits);
+    }
+    return {
+      partitions: params.offsets.map((o) => ({
+        topic: o.topic,
+        partition: o.partition,
+        errorCode: tooLarge(o.metadata) ? ErrorCode.OFFSET_METADATA_TOO_LARGE : error,
+      })),
+    };
+  }
+
+  async fetchOffsets({ groupId, partitions }: FetchOffsetsParams): Promise<FetchOffsetsResult> {
+    const owned = this.route(groupId, true);
+    if (typeof owned === 'number') return { errorCode: owned, partitions: [] };
+    // Whatever the group's state: a group may use the coordinator only to store offsets.
+    const group = owned.groups.get(groupId);
+    const offsets = group === undefined || group.is('Dead') ? null : group.offsets;
+    if (partitions === null) {
+      const all = offsets === null ? [] : [...offsets.all()];
+      return { errorCode: ErrorCode.NONE, partitions: all.map((c) => fetched(c, c.record)) };
+    }
+    return {
+      errorCode: ErrorCode.NONE,
+      partitions: partitions.map((tp) => fetched(tp, offsets?.get(tp.topic, tp.partition))),
+    };
+  }
+
+  async deleteOffsets(groupId: string, partitions: TopicPartition[]): Promise<DeleteOffsetsResult> {
+    const owned = this.route(groupId, false);
+    if (typeof owned === 'number') return { errorCode: owned, partitions: [] };
+    const group = owned.groups.get(groupId);
+    if (group === undefined || group.is('Dead')) {
+      return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, partitions: [] };
+    }
+    const empty = group.is('Empty');
+    if (!empty && !group.isConsumerGroup) {
+      return { errorCode: ErrorCode.NON_EMPTY_GROUP, partitions: [] };
+    }
+    // KIP-496: the offsets of topics a live consumer group consumes stay.
+    const results = partitions.map((tp) => ({
+      topic: tp.topic,
+      partition: tp.partition,
+      errorCode:
+        !empty && group.isSubscribedToTopic(tp.topic)
+          ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC
+          : ErrorCode.NONE,
+    }));
+    const eligible = results.filter((r) => r.errorCode === ErrorCode.NONE);
+    if (eligible.length > 0) await this.cleanUp(owned, group, group.offsets.remove(eligible));
+    return { errorCode: ErrorCode.NONE, partitions: results };
+  }
+
+  private scheduleOffsetExpiry(): void {
+    this.expiryTimer = this.clock.setTimeout(() => {
+      this.expireOffsets();
+      this.scheduleOffsetExpiry();
+    }, this.config.offsetsRetentionCheckIntervalMs);
+  }
+
+  /** Kafka's periodic cleanupGroupMetadata over every group this coordinator holds. */
+  private expireOffsets(): void {
+    const now = this.clock.now();
+    let expired = 0;
+    for (const owned of this.partitions.values()) {
+      if (owned.replay !== null) continue;
+      for (const group of owned.groups.values()) {
+        if (group.is('Dead')) continue;
+        const removed = group.removeExpiredOffsets(now, this.config.offsetsRetentionMs);
+        expired += removed.length;
+        void this.cleanUp(owned, group, removed);
+      }
+    }
+    if (expired > 0) this.logger.info({ expired }, 'expired committed offsets');
+  }
+
+  /**
+   * After offsets were removed: an Empty group left without offsets dies. Tombstones are written
+   * for the removed offsets and for a dead group's metadata, unless it never had any (generation
+   * 0: it only stored offsets). A dead group leaves the index once they are written; until then
+   * it answers as Kafka's Dead group does. As in Kafka, a failed append is only logged.
+   */
+  private async cleanUp(
+    owned: OwnedPartition,
+    group: Group,
+    removed: TopicPartition[],
+  ): Promise<void> {
+    if (group.is('Empty') && group.offsets.isEmpty) group.transitionTo('Dead', this.clock.now());
+    const dead = group.is('Dead');
+    const tombstones: StoredRecord[] = removed.map((tp) =>
+      offsetRecord(group.groupId, tp.topic, tp.partition, null),
+    );
+    if (dead && group.generationId > 0) {
+      tombstones.push({ kind: 'group', groupId: group.groupId, value: null });
+    }
+    if (tombstones.length > 0) await this.append(owned.partition, tombstones);
+    if (dead && owned.groups.get(group.groupId) === group) {
+      owned.groups.delete(group.groupId);
+      this.logger.info({ groupId: group.groupId }, 'group removed');
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Administration
+
+  describeGroups(groupIds: string[]): GroupDescription[] {
+    return groupIds.map((groupId) => {
+      const owned = this.route(groupId, true);
+      if (typeof owned === 'number') return undescribed(groupId, owned);
+      return owned.groups.get(groupId)?.describe() ?? undescribed(groupId, ErrorCode.NONE);
+    });
+  }
+
+  listGroups(
+    statesFilter: string[],
+    typesFilter: string[],
+  ): { errorCode: ErrorCodeNumber; groups: ListedGroup[] } {
+    if (!this.active) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groups: [] };
+    const states = new Set(statesFilter.map((s) => s.toLowerCase()));
+    const typeMatches =
+      typesFilter.length === 0 || typesFilter.some((t) => t.toLowerCase() === GROUP_TYPE);
+    let loading = false;
+    const groups: ListedGroup[] = [];
+    for (const owned of this.partitions.values()) {
+      // Groups of a partition still loading are not known yet; the answer says so.
+      if (owned.replay !== null) loading = true;
+      if (!typeMatches) continue;
+      for (const group of owned.groups.values()) {
+        const listed = states.size === 0 || states.has(group.state.toLowerCase());
+        if (!listed || group.is('Dead')) continue;
+        groups.push({
+          groupId: group.groupId,
+          protocolType: group.protocolType ?? '',
+          state: group.state,
+        });
+      }
+    }
+    return { errorCode: loading ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE, groups };
+  }
+
+  /** Only Empty groups can be deleted; their offsets go with them. */
+  async deleteGroups(
+    groupIds: string[],
+  ): Promise<{ groupId: string; errorCode: ErrorCodeNumber }[]> {
+    const deletions: Promise<void>[] = [];
+    const results = groupIds.map((groupId) => {
+      const owned = this.route(groupId, true);
+      if (typeof owned === 'number') return { groupId, errorCode: owned };
+      const group = owned.groups.get(groupId);
+      if (group === undefined || group.is('Dead')) {
+        return { groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND };
+      }
+      if (!group.is('Empty')) return { groupId, errorCode: ErrorCode.NON_EMPTY_GROUP };
+      group.transitionTo('Dead', this.clock.now());
+      deletions.push(this.cleanUp(owned, group, group.offsets.removeAll()));
+      return { groupId, errorCode: ErrorCode.NONE };
+    });
+    await Promise.all(deletions);
+    return results;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Ownership of __consumer_offsets partitions
+
+  beginLoad(offsetsPartition: number): void {
+    if (!this.active) return;
+    if (this.partitions.has(offsetsPartition)) {
+      this.logger.warn({ offsetsPartition }, 'partition loaded again; dropping its current state');
+      this.unload(offsetsPartition);
+    }
+    this.partitions.set(offsetsPartition, {
+      partition: offsetsPartition,
+      replay: new PartitionReplay(),
+      groups: new Map(),
+    });
+  }
+
+  /** Records of a partition no longer loading (unloaded meanwhile) are ignored. */
+  loadRecords(offsetsPartition: number, records: Iterable<StoredRecord>): void {
+    const replay = this.partitions.get(offsetsPartition)?.replay;
+    if (replay == null) return;
+    for (const record of records) replay.add(record);
+  }
+
+  completeLoad(offsetsPartition: number): void {
+    const owned = this.partitions.get(offsetsPartition);
+    if (owned === undefined || owned.replay === null) return;
+    for (const group of owned.replay.groups(offsetsPartition, this.clock.now())) {
+      owned.groups.set(group.groupId, group);
+      this.membership.restored(group);
+    }
+    owned.replay = null;
+    this.logger.info({ offsetsPartition, groups: owned.groups.size }, 'offsets partition loaded');
+  }
+
+  /** The groups move to another coordinator: parked requests are redirected, nobody left. */
+  unload(offsetsPartition: number): void {
+    const owned = this.partitions.get(offsetsPartition);
+    if (owned === undefined) return;
+    this.partitions.delete(offsetsPartition);
+    for (const group of owned.groups.values())
+      this.membership.close(group, ErrorCode.NOT_COORDINATOR);
+    this.logger.info({ offsetsPartition, groups: owned.groups.size }, 'offsets partition unloaded');
+  }
+
+  /**
+   * The partition's live records as durably written: each group's last metadata record and its
+   * committed offsets. Replaying them restores the same groups.
+   */
+  snapshot(offsetsPartition: number): StoredRecord[] {
+    const owned = this.partitions.get(offsetsPartition);
+    if (owned === undefined || owned.replay !== null) {
+      throw new Error(`__consumer_offsets partition ${offsetsPartition} is not loaded here`);
+    }
+    const records: StoredRecord[] = [];
+    for (const group of owned.groups.values()) {
+      if (group.is('Dead')) continue;
+      if (group.persisted !== null) {
+        records.push({ kind: 'group', groupId: group.groupId, value: group.persisted });
+      }
+      for (const c of group.offsets.all()) {
+        records.push(offsetRecord(group.groupId, c.topic, c.partition, c.record));
+      }
+    }
+    return records;
+  }
+
+  onMemberRemoved(listener: (event: MemberRemovedEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  shutdown(): void {
+    if (!this.active) return;
+    this.active = false;
+    if (this.expiryTimer !== null) this.clock.clearTimeout(this.expiryTimer);
+    for (const owned of this.partitions.values()) {
+      for (const group of owned.groups.values()) {
+        this.membership.close(group, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      }
+    }
+    this.partitions.clear();
+    this.stop();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Edges
+
+  /**
+   * Kafka's validateGroupStatus: a valid group id (only the offset APIs, DescribeGroups and
+   * DeleteGroups accept '', for old clients), a running coordinator, and the group's partition
+   * owned and loaded here.
+   */
+  private route(groupId: string, emptyIdAllowed: boolean): OwnedPartition | ErrorCodeNumber {
+    if (groupId === '' && !emptyIdAllowed) return ErrorCode.INVALID_GROUP_ID;
+    if (!this.active) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    const owned = this.partitions.get(
+      offsetsPartitionFor(groupId, this.config.offsetsTopicNumPartitions),
+    );
+    if (owned === undefined) return ErrorCode.NOT_COORDINATOR;
+    if (owned.replay !== null) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    return owned;
+  }
+
+  private createGroup(owned: OwnedPartition, groupId: string): Group {
+    const group = new Group(groupId, owned.partition, 'Empty', this.clock.now());
+    owned.groups.set(groupId, group);
+    return group;
+  }
+
+  private async storeGroup(group: Group, record: GroupRecord): Promise<ErrorCodeNumber> {
+    const error = await this.append(group.offsetsPartition, [
+      { kind: 'group', groupId: group.groupId, value: record },
+    ]);
+    if (error === ErrorCode.NONE) group.persisted = record;
+    return error;
+  }
+
+  /**
+   * Appends and waits until durable; resolves to the error to answer with. A failed append is
+   * COORDINATOR_NOT_AVAILABLE (retry here), or NOT_COORDINATOR once the partition has moved.
+   */
+  private async append(
+    offsetsPartition: number,
+    records: StoredRecord[],
+  ): Promise<ErrorCodeNumber> {
+    try {
+      const outcome = await Promise.race([
+        this.persistence.append(offsetsPartition, records),
+        this.stopped,
+      ]);
+      return outcome === 'stopped' ? ErrorCode.COORDINATOR_NOT_AVAILABLE : ErrorCode.NONE;
+    } catch (err) {
+      this.logger.error({ err, offsetsPartition }, 'could not append to __consumer_offsets');
+      return this.partitions.has(offsetsPartition)
+        ? ErrorCode.COORDINATOR_NOT_AVAILABLE
+        : ErrorCode.NOT_COORDINATOR;
+    }
+  }
+
+  private emit(event: MemberRemovedEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.logger.error({ err, event }, 'member-removed listener failed');
+      }
+    }
+  }
+}
+
+/**
+ * Kafka's validateOffsetCommit: a commit naming a member (a generation, member id or instance
+ * id) must come from the current generation; one naming none is accepted only by an empty group.
+ */
+function commitValidationError(group: Group, params: CommitOffsetsParams): ErrorCodeNumber {
+  if (group.is('Dead')) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  if (params.generationId >= 0 || params.memberId !== '' || params.groupInstanceId !== null) {
+    const memberError = group.memberError(params.memberId, params.groupInstanceId);
+    if (memberError !== ErrorCode.NONE) return memberError;
+    return params.generationId === group.generationId
+      ? ErrorCode.NONE
+      : ErrorCode.ILLEGAL_GENERATION;
+  }
+  return group.is('Empty') ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID;
+}
+
+function everyPartition(
+  params: CommitOffsetsParams,
+  errorCode: ErrorCodeNumber,
+): CommitOffsetsResult {
+  return {
+    partitions: params.offsets.map((o) => ({ topic: o.topic, partition: o.partition, errorCode })),
+  };
+}
+
+function fetched(
+  tp: TopicPartition,
+  record: OffsetRecord | undefined,
+): FetchOffsetsResult['partitions'][number] {
+  return {
+    topic: tp.topic,
+    partition: tp.partition,
+    offset: record?.offset ?? -1,
+    leaderEpoch: record?.leaderEpoch ?? -1,
+    metadata: record?.metadata ?? '',
+    errorCode: ErrorCode.NONE,
+  };
+}
+
+function offsetRecord(
+  groupId: string,
+  topic: string,
+  partition: number,
+  value: OffsetRecord | null,
+): StoredRecord {
+  return { kind: 'offset', groupId, topic, partition, value };
+}
+
+/**
+ * A group that cannot be described: Kafka answers Dead (with NONE) for a group it does not
+ * know. For an error Kafka leaves the state blank; the contract has no blank state, so Dead.
+ */
+function undescribed(groupId: string, errorCode: ErrorCodeNumber): GroupDescription {
+  return { groupId, errorCode, state: 'Dead', protocolType: '', protocolData: '', members: [] };
+}

@@ -1,0 +1,376 @@
+/** Ownership of __consumer_offsets partitions: load and replay, snapshot, unload, shutdown. */
+import { describe, expect, it } from 'vitest';
+import { systemClock } from '../../../plugins/kafka/coordinator/system-clock.js';
+import type {
+  GroupRecord,
+  MemberRecord,
+  OffsetRecord,
+  StoredRecord,
+} from '../../../plugins/kafka/coordinator/types.js';
+import { ErrorCode } from '../../../plugins/kafka/protocol/index.js';
+import {
+  SESSION_MS,
+  flush,
+  harness,
+  joinParams,
+  settled,
+  stableGroup,
+  state,
+  subscription,
+  syncParams,
+  type Harness,
+} from './helpers.js';
+
+const NOW = 1_700_000_000_000;
+
+const memberRecord = (memberId: string, overrides: Partial<MemberRecord> = {}): MemberRecord => ({
+  memberId,
+  groupInstanceId: null,
+  clientId: `client-${memberId}`,
+  clientHost: '/10.1.1.1',
+  rebalanceTimeoutMs: 30_000,
+  sessionTimeoutMs: SESSION_MS,
+  subscription: subscription(['t']),
+  assignment: Buffer.from(`assigned-${memberId}`),
+  ...overrides,
+});
+
+const groupRecord = (
+  generation: number,
+  members: MemberRecord[],
+  overrides: Partial<GroupRecord> = {},
+): GroupRecord => ({
+  protocolType: 'consumer',
+  generation,
+  protocol: members.length > 0 ? 'range' : null,
+  leader: members[0]?.memberId ?? null,
+  currentStateTimestamp: NOW - 1000,
+  members,
+  ...overrides,
+});
+
+const offsetValue = (offset: number, commitTimestamp = NOW - 1000): OffsetRecord => ({
+  offset,
+  leaderEpoch: 1,
+  metadata: '',
+  commitTimestamp,
+  expireTimestamp: null,
+});
+
+const group = (groupId: string, value: GroupRecord | null): StoredRecord => ({
+  kind: 'group',
+  groupId,
+  value,
+});
+const offset = (
+  groupId: string,
+  topic: string,
+  partition: number,
+  value: OffsetRecord | null,
+): StoredRecord => ({
+  kind: 'offset',
+  groupId,
+  topic,
+  partition,
+  value,
+});
+
+/** A coordinator that owns no partition yet; 'g', 's' and 'w' all live in partition 3. */
+function unloaded(overrides = {}): Harness {
+  const h = harness(overrides, () => false);
+  expect(['g', 's', 'w'].map(h.partitionOf)).toEqual([3, 3, 3]);
+  return h;
+}
+
+function load(h: Harness, partition: number, ...batches: StoredRecord[][]): void {
+  h.coordinator.beginLoad(partition);
+  for (const batch of batches) h.coordinator.loadRecords(partition, batch);
+  h.coordinator.completeLoad(partition);
+}
+
+const heartbeat = (
+  h: Harness,
+  memberId: string,
+  generationId: number,
+  groupInstanceId: string | null = null,
+) => h.coordinator.heartbeat({ groupId: 'g', generationId, memberId, groupInstanceId });
+
+describe('ownership of __consumer_offsets partitions', () => {
+  it('answers NOT_COORDINATOR for partitions it does not own and COORDINATOR_LOAD_IN_PROGRESS while loading', async () => {
+    const h = unloaded();
+    expect((await h.coordinator.joinGroup(joinParams())).errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+    h.coordinator.beginLoad(3);
+    expect((await h.coordinator.joinGroup(joinParams())).errorCode).toBe(
+      ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+    );
+    expect(h.coordinator.describeGroups(['g'])[0].errorCode).toBe(
+      ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+    );
+    // Heartbeats are answered blindly and SyncGroup sends the member back to JoinGroup.
+    expect(await heartbeat(h, 'm1', 3)).toBe(ErrorCode.NONE);
+    const sync = await h.coordinator.syncGroup(syncParams({ generationId: 3, memberId: 'm1' }));
+    expect(sync.errorCode).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
+    h.coordinator.completeLoad(3);
+    expect((await h.coordinator.joinGroup(joinParams())).errorCode).toBe(
+      ErrorCode.MEMBER_ID_REQUIRED,
+    );
+  });
+
+  it('restores groups and offsets from the log: the latest record per key wins, tombstones delete', async () => {
+    const h = unloaded();
+    const m1 = memberRecord('m1');
+    const m2 = memberRecord('m2', { groupInstanceId: 'i2' });
+    load(
+      h,
+      3,
+      [
+        group('g', groupRecord(2, [m1])),
+        offset('g', 't', 0, offsetValue(10)),
+        group('g', groupRecord(3, [m1, m2])),
+      ],
+      [
+        offset('g', 't', 0, offsetValue(11)),
+        offset('g', 't', 1, offsetValue(5)),
+        offset('g', 't', 1, null),
+        offset('s', 't', 0, offsetValue(7)),
+        group('w', groupRecord(1, [])),
+        group('w', null),
+      ],
+    );
+
+    expect(h.coordinator.describeGroups(['g'])[0]).toMatchObject({
+      state: 'Stable',
+      protocolType: 'consumer',
+      protocolData: 'range',
+      members: [
+        { memberId: 'm1', clientId: 'client-m1', assignment: Buffer.from('assigned-m1') },
+        { memberId: 'm2', groupInstanceId: 'i2', assignment: Buffer.from('assigned-m2') },
+      ],
+    });
+    expect(await heartbeat(h, 'm1', 3)).toBe(ErrorCode.NONE);
+    expect(await heartbeat(h, 'm1', 2)).toBe(ErrorCode.ILLEGAL_GENERATION);
+    const rejoined = await h.coordinator.joinGroup(
+      joinParams({ memberId: 'm2', groupInstanceId: 'i2' }),
+    );
+    expect(rejoined).toMatchObject({ errorCode: ErrorCode.NONE, generationId: 3, leader: 'm1' });
+
+    const fetched = await h.coordinator.fetchOffsets({ groupId: 'g', partitions: null });
+    expect(fetched.partitions.map((p) => [p.topic, p.partition, p.offset])).toEqual([['t', 0, 11]]);
+    expect(h.coordinator.listGroups([], []).groups).toEqual([
+      { groupId: 'g', protocolType: 'consumer', state: 'Stable' },
+      { groupId: 's', protocolType: '', state: 'Empty' },
+    ]);
+    expect(state(h, 'w')).toBe('Dead');
+  });
+
+  it('expires restored members that do not come back, a session after the load', async () => {
+    const h = unloaded();
+    load(h, 3, [group('g', groupRecord(3, [memberRecord('m1'), memberRecord('m2')]))]);
+    for (let t = 0; t < SESSION_MS; t += 2500) {
+      expect(await heartbeat(h, 'm1', 3)).toBe(ErrorCode.NONE);
+      await h.clock.advance(2500);
+    }
+    expect(h.events).toEqual([
+      {
+        groupId: 'g',
+        memberId: 'm2',
+        groupInstanceId: null,
+        clientId: 'client-m2',
+        clientHost: '/10.1.1.1',
+        reason: 'expired',
+      },
+    ]);
+    expect(await heartbeat(h, 'm1', 3)).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
+  });
+
+  it('expires the offsets of a restored empty group from the time it became empty', async () => {
+    const h = unloaded({ offsetsRetentionMs: 60_000, offsetsRetentionCheckIntervalMs: 1000 });
+    const emptySince = h.clock.now() - 55_000;
+    load(h, 3, [
+      offset('g', 't', 0, offsetValue(1, emptySince - 3_600_000)),
+      group('g', groupRecord(4, [], { currentStateTimestamp: emptySince })),
+    ]);
+    expect(state(h)).toBe('Empty');
+    await h.clock.advance(4000);
+    expect(h.persistence.records).toEqual([]);
+    await h.clock.advance(1000);
+    expect(h.persistence.records).toEqual([offset('g', 't', 0, null), group('g', null)]);
+  });
+
+  it('rebalances a restored group over the maximum size', () => {
+    const h = unloaded({ groupMaxSize: 1 });
+    load(h, 3, [group('g', groupRecord(3, [memberRecord('m1'), memberRecord('m2')]))]);
+    expect(state(h)).toBe('PreparingRebalance');
+  });
+
+  it('ignores records of a partition unloaded while loading', async () => {
+    const h = unloaded();
+    h.coordinator.beginLoad(3);
+    h.coordinator.unload(3);
+    h.coordinator.loadRecords(3, [group('g', groupRecord(3, [memberRecord('m1')]))]);
+    h.coordinator.completeLoad(3);
+    expect(await heartbeat(h, 'm1', 3)).toBe(ErrorCode.NOT_COORDINATOR);
+  });
+});
+
+describe('snapshots for compaction', () => {
+  async function busyCoordinator(): Promise<Harness> {
+    const h = harness();
+    const [a, b] = await stableGroup(h, [
+      { clientId: 'a' },
+      { clientId: 'b', groupInstanceId: 'b-instance' },
+    ]);
+    await h.coordinator.commitOffsets({
+      groupId: 'g',
+      generationId: a.generationId,
+      memberId: a.memberId,
+      groupInstanceId: null,
+      retentionTimeMs: -1,
+      offsets: [
+        { topic: 't', partition: 0, offset: 3, leaderEpoch: 2, metadata: 'm' },
+        { topic: 't', partition: 1, offset: 4, leaderEpoch: 2, metadata: null },
+      ],
+    });
+    for (const groupId of ['s', 'e']) {
+      await h.coordinator.commitOffsets({
+        groupId,
+        generationId: -1,
+        memberId: '',
+        groupInstanceId: null,
+        retentionTimeMs: groupId === 's' ? -1 : 86_400_000,
+        offsets: [{ topic: 't', partition: 0, offset: 9, leaderEpoch: -1, metadata: null }],
+      });
+    }
+    const [e] = await stableGroup(h, [{}], 'e');
+    await h.coordinator.leaveGroup({
+      groupId: 'e',
+      members: [{ memberId: e.memberId, groupInstanceId: null, reason: null }],
+    });
+    expect([state(h, 'g'), state(h, 's'), state(h, 'e'), b.groupInstanceId]).toEqual([
+      'Stable',
+      'Empty',
+      'Empty',
+      'b-instance',
+    ]);
+    // Let the empty group's metadata become durable: snapshots hold only durable records.
+    await flush();
+    return h;
+  }
+
+  const partitions = [0, 1, 2, 3];
+
+  it('replays into the same groups and offsets', async () => {
+    const before = await busyCoordinator();
+    const snapshots = partitions.map((p) => before.coordinator.snapshot(p));
+    const all = snapshots.flat();
+    // One metadata record per group that ever had members, one record per committed offset.
+    expect(
+      all
+        .filter((r) => r.kind === 'group')
+        .map((r) => r.groupId)
+        .sort(),
+    ).toEqual(['e', 'g']);
+    expect(all.filter((r) => r.kind === 'offset')).toHaveLength(4);
+
+    const after = harness({}, () => false);
+    partitions.forEach((p) => load(after, p, snapshots[p]));
+    expect(partitions.map((p) => after.coordinator.snapshot(p))).toEqual(snapshots);
+    expect(after.coordinator.describeGroups(['g', 's', 'e'])).toEqual(
+      before.coordinator.describeGroups(['g', 's', 'e']),
+    );
+    for (const groupId of ['g', 's', 'e']) {
+      expect(await after.coordinator.fetchOffsets({ groupId, partitions: null })).toEqual(
+        await before.coordinator.fetchOffsets({ groupId, partitions: null }),
+      );
+    }
+  });
+
+  it('holds the last stored metadata of a group in the middle of a rebalance', async () => {
+    const h = harness();
+    const [a] = await stableGroup(h, [{}]);
+    void h.coordinator.joinGroup(joinParams({ requireKnownMemberId: false }));
+    expect(state(h)).toBe('PreparingRebalance');
+    const [record] = h.coordinator.snapshot(h.partitionOf('g'));
+    expect(record).toMatchObject({
+      kind: 'group',
+      value: { generation: 1, members: [{ memberId: a.memberId }] },
+    });
+  });
+
+  it('refuses to snapshot a partition it does not hold', () => {
+    const h = unloaded();
+    expect(() => h.coordinator.snapshot(3)).toThrow(/not loaded/);
+    h.coordinator.beginLoad(3);
+    expect(() => h.coordinator.snapshot(3)).toThrow(/not loaded/);
+  });
+});
+
+describe('letting go of groups', () => {
+  it('unloads without member-removed events, sending parked requests to the new coordinator', async () => {
+    const h = harness();
+    const [a, b] = await stableGroup(h, [{}, {}]);
+    const parked = h.coordinator.joinGroup(joinParams({ memberId: a.memberId }));
+    expect(await settled(parked)).toBe('parked');
+    h.coordinator.unload(h.partitionOf('g'));
+    expect(await parked).toMatchObject({
+      errorCode: ErrorCode.NOT_COORDINATOR,
+      memberId: a.memberId,
+    });
+    expect(await heartbeat(h, b.memberId, b.generationId)).toBe(ErrorCode.NOT_COORDINATOR);
+    await h.clock.advance(3_600_000);
+    expect(h.events).toEqual([]);
+    // Only the offset expiry timer is left.
+    expect(h.clock.pendingTimers).toBe(1);
+  });
+
+  it('shuts down answering whatever waits with COORDINATOR_NOT_AVAILABLE, and no member-removed events', async () => {
+    const h = harness();
+    const [a, b] = await stableGroup(h, [{}, {}]);
+    const [ja, jb] = await Promise.all([
+      h.coordinator.joinGroup(joinParams({ memberId: a.memberId })),
+      h.coordinator.joinGroup(joinParams({ memberId: b.memberId })),
+    ]);
+    const parkedSync = h.coordinator.syncGroup(syncParams(jb));
+    const parkedJoin = h.coordinator.joinGroup(
+      joinParams({ groupId: 'w', requireKnownMemberId: false }),
+    );
+    h.persistence.mode = 'hang';
+    const hungCommit = h.coordinator.commitOffsets({
+      groupId: 's',
+      generationId: -1,
+      memberId: '',
+      groupInstanceId: null,
+      retentionTimeMs: -1,
+      offsets: [{ topic: 't', partition: 0, offset: 1, leaderEpoch: -1, metadata: null }],
+    });
+    expect(await settled(hungCommit)).toBe('parked');
+
+    h.coordinator.shutdown();
+    expect((await parkedSync).errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    expect((await parkedJoin).errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    expect((await hungCommit).partitions[0].errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    expect(await heartbeat(h, ja.memberId, ja.generationId)).toBe(
+      ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    );
+    expect(h.coordinator.listGroups([], [])).toEqual({
+      errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+      groups: [],
+    });
+    expect(h.clock.pendingTimers).toBe(0);
+    await h.persistence.release();
+    expect(h.events).toEqual([]);
+  });
+});
+
+describe('systemClock', () => {
+  it('runs timers that do not keep the process alive, and cancels them', async () => {
+    let fired = 0;
+    const cancelled = systemClock.setTimeout(() => fired--, 1);
+    systemClock.clearTimeout(cancelled);
+    const handle = systemClock.setTimeout(() => fired++, 1);
+    expect((handle.id as NodeJS.Timeout).hasRef()).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(fired).toBe(1);
+    expect(Math.abs(systemClock.now() - Date.now())).toBeLessThan(5);
+  });
+});
