@@ -6,6 +6,7 @@ export const LEADER_EPOCH = 0;
 export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 import type { HostContext, TopicRegistry } from '../../src/api/index.js';
 import type { KafkaConfig } from './config.js';
+import type { GroupCoordinatorApi } from './coordinator/types.js';
 import type { PartitionManager } from './partitions/partition-manager.js';
 import type { ProducerIdAllocator } from './producer/index.js';
 import type { TopicNamer } from './topics/topic-names.js';
@@ -21,5 +22,6 @@ export interface KafkaBrokerContext {
   readonly namer: TopicNamer;
   readonly partitions: PartitionManager;
   readonly topicService: TopicService;
+  readonly coordinator: GroupCoordinatorApi;
   readonly producerIds: ProducerIdAllocator;
 }

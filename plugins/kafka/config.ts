@@ -28,6 +28,20 @@ const schema = z.object({
   maxQueuedRequests: int(500, 1),
   /** Idle connections are closed after this long; -1 keeps them (KoP). */
   connectionMaxIdleMs: int(600_000, -1),
+  /** Where Kafka's own topics (__consumer_offsets) live: persistent://<tenant>/<namespace>/ (KoP). */
+  kafkaMetadataTenant: str('public'),
+  kafkaMetadataNamespace: str('__kafka'),
+  /** Group coordinator settings (KoP's names, Kafka's current defaults). */
+  groupMinSessionTimeoutMs: int(6000, 0),
+  groupMaxSessionTimeoutMs: int(1_800_000, 0),
+  groupInitialRebalanceDelayMs: int(3000, 0),
+  groupMaxSize: int(2147483647, 1),
+  /** An empty group's offsets expire this long after it became empty (KIP-211). */
+  offsetsRetentionMinutes: int(7 * 24 * 60, 1),
+  offsetsRetentionCheckIntervalMs: int(600_000, 1),
+  offsetMetadataMaxSize: int(4096, 0),
+  /** Records appended to a __consumer_offsets partition before its log is compacted. */
+  offsetsCompactionRecords: int(10_000, 100),
   /** Cap on the bytes one Fetch returns, whatever the client asks (Kafka's fetch.max.bytes). */
   fetchMaxBytes: int(55 * 1024 * 1024, 1024),
   /** Cap on a Fetch's long-poll wait, whatever the client asks. */

@@ -7,6 +7,16 @@ import { createTopicsHandler } from './apis/create-topics.js';
 import { deleteTopicsHandler } from './apis/delete-topics.js';
 import { describeClusterHandler } from './apis/describe-cluster.js';
 import { describeConfigsHandler } from './apis/describe-configs.js';
+import { deleteGroupsHandler } from './apis/delete-groups.js';
+import { describeGroupsHandler } from './apis/describe-groups.js';
+import { heartbeatHandler } from './apis/heartbeat.js';
+import { joinGroupHandler } from './apis/join-group.js';
+import { leaveGroupHandler } from './apis/leave-group.js';
+import { listGroupsHandler } from './apis/list-groups.js';
+import { offsetCommitHandler } from './apis/offset-commit.js';
+import { offsetDeleteHandler } from './apis/offset-delete.js';
+import { offsetFetchHandler } from './apis/offset-fetch.js';
+import { syncGroupHandler } from './apis/sync-group.js';
 import { fetchHandler } from './apis/fetch.js';
 import { findCoordinatorHandler } from './apis/find-coordinator.js';
 import { initProducerIdHandler } from './apis/init-producer-id.js';
@@ -19,6 +29,9 @@ import { KAFKA_CONFIG_KEYS, parseKafkaConfig } from './config.js';
 import { PartitionManager } from './partitions/partition-manager.js';
 import { ProducerIdAllocator } from './producer/index.js';
 import { KafkaServer } from './server/kafka-server.js';
+import { GroupCoordinator } from './coordinator/group-coordinator.js';
+import { systemClock } from './coordinator/system-clock.js';
+import { OFFSETS_TOPIC, OffsetsTopic } from './offsets/offsets-topic.js';
 import { TopicNamer } from './topics/topic-names.js';
 import { TopicService } from './topics/topic-service.js';
 
@@ -31,6 +44,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
   private broker?: KafkaBrokerContext;
   private server?: KafkaServer;
   private producerExpiryTimer?: NodeJS.Timeout;
+  private offsetsTopic?: OffsetsTopic;
 
   async initialize(host: HostContext): Promise<void> {
     const config = parseKafkaConfig(host.rawConfig);
@@ -39,7 +53,36 @@ export class KafkaProtocolHandler implements ProtocolHandler {
       host.topics,
       host.logger.child({ component: 'partitions' }),
     );
-    const namer = new TopicNamer(config.kafkaTenant, config.kafkaNamespace);
+    const namer = new TopicNamer(
+      config.kafkaTenant,
+      config.kafkaNamespace,
+      config.kafkaMetadataTenant,
+      config.kafkaMetadataNamespace,
+    );
+    const offsetsTopic = new OffsetsTopic({
+      partitions,
+      topics: host.topics,
+      fullName: namer.parse(OFFSETS_TOPIC)!.fullName,
+      numPartitions: config.offsetsTopicNumPartitions,
+      compactionRecords: config.offsetsCompactionRecords,
+      logger: host.logger.child({ component: 'offsets' }),
+    });
+    const coordinator = new GroupCoordinator(
+      {
+        offsetsTopicNumPartitions: config.offsetsTopicNumPartitions,
+        groupMinSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+        groupMaxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
+        groupInitialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+        groupMaxSize: config.groupMaxSize,
+        offsetsRetentionMs: config.offsetsRetentionMinutes * 60_000,
+        offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs,
+        offsetMetadataMaxSize: config.offsetMetadataMaxSize,
+      },
+      offsetsTopic,
+      systemClock,
+      host.logger.child({ component: 'coordinator' }),
+    );
+    this.offsetsTopic = offsetsTopic;
     const broker: KafkaBrokerContext = {
       host,
       config,
@@ -49,6 +92,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
       namer,
       partitions,
       topicService: new TopicService(host.topics, namer, partitions, config),
+      coordinator,
       producerIds: new ProducerIdAllocator(host.metadataStore),
     };
     const handlers = new Map<number, ApiHandler>();
@@ -67,6 +111,16 @@ export class KafkaProtocolHandler implements ProtocolHandler {
     add(describeClusterHandler(broker));
     add(initProducerIdHandler(broker));
     add(findCoordinatorHandler(broker));
+    add(syncGroupHandler(broker));
+    add(offsetFetchHandler(broker));
+    add(offsetDeleteHandler(broker));
+    add(offsetCommitHandler(broker));
+    add(listGroupsHandler(broker));
+    add(leaveGroupHandler(broker));
+    add(joinGroupHandler(broker));
+    add(heartbeatHandler(broker));
+    add(describeGroupsHandler(broker));
+    add(deleteGroupsHandler(broker));
     this.broker = broker;
     this.server = new KafkaServer(
       {
@@ -85,6 +139,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
   async start(): Promise<ListenerInfo[]> {
     if (!this.server || !this.broker)
       throw new Error('kafka protocol handler started before initialize');
+    await this.startCoordinator();
     const bound = await this.server.listen(this.broker.config.listeners);
     this.broker.partitions.openAll();
     // A listener on port 0 got its port from the OS; advertise that one.
@@ -100,8 +155,28 @@ export class KafkaProtocolHandler implements ProtocolHandler {
     return bound;
   }
 
+  /**
+   * Owns every __consumer_offsets partition (one broker) and replays them in the background;
+   * until a partition is loaded its groups get COORDINATOR_LOAD_IN_PROGRESS.
+   */
+  private async startCoordinator(): Promise<void> {
+    const { coordinator, host } = this.broker!;
+    const offsetsTopic = this.offsetsTopic!;
+    const count = await offsetsTopic.ensureCreated();
+    for (let p = 0; p < count; p++) coordinator.beginLoad(p);
+    for (let p = 0; p < count; p++) {
+      offsetsTopic
+        .load(coordinator, p)
+        .catch((err: unknown) =>
+          host.logger.error({ err, partition: p }, 'loading offsets partition failed'),
+        );
+    }
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.producerExpiryTimer);
+    // Pending joins are answered now, so clients look for the coordinator elsewhere at once.
+    this.broker?.coordinator.shutdown();
     // In-flight requests get a share of the host's shutdown budget; long polls end at once.
     await this.server?.stop(Math.min(5000, this.broker?.host.hostConfig.shutdownTimeoutMs ?? 5000));
   }

@@ -22,6 +22,14 @@ export function createPartitionsHandler(
         errorMessage: `no topic ${name}`,
       };
     }
+    if (broker.namer.isInternal(topic.name)) {
+      // Moving groups between partitions would strand their offsets.
+      return {
+        name,
+        errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION,
+        errorMessage: `${name} is an internal topic`,
+      };
+    }
     if (count <= topic.partitions) {
       const errorMessage = `topic ${name} has ${topic.partitions} partitions; the new count must be larger`;
       return { name, errorCode: ErrorCode.INVALID_PARTITIONS, errorMessage };

@@ -33,6 +33,12 @@ export function deleteTopicsHandler(
       topic = broker.topics.getById(topicId);
       if (!topic) return fail(ErrorCode.UNKNOWN_TOPIC_ID, 'no topic with that id');
     }
+    if (broker.namer.isInternal(topic.name)) {
+      return fail(
+        ErrorCode.INVALID_TOPIC_EXCEPTION,
+        `${topic.name} is an internal topic and cannot be deleted`,
+      );
+    }
     await broker.topicService.delete(topic);
     return {
       name: name ?? broker.namer.kafkaNameOf(topic.name),

@@ -5,6 +5,7 @@
  * bytes arrive or max wait passes. Fetch sessions (KIP-227) are not kept: every answer has
  * session id 0, so clients send full fetches.
  */
+import { setMaxListeners } from 'node:events';
 import type { TopicMetadata } from '../../../src/api/index.js';
 import { LEADER_EPOCH, type KafkaBrokerContext } from '../broker-context.js';
 import { openOrError, storageErrorCode } from '../partitions/partition-errors.js';
@@ -138,6 +139,8 @@ export function fetchHandler(broker: KafkaBrokerContext): ApiHandler<typeof ApiK
     signal: AbortSignal,
   ): Promise<void> {
     const done = new AbortController();
+    // One listener per fetched partition: many partitions are normal, not a leak.
+    setMaxListeners(0, done.signal);
     const stop = () => done.abort();
     const timer = setTimeout(stop, waitMs);
     signal.addEventListener('abort', stop, { once: true });

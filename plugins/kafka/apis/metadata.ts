@@ -21,7 +21,7 @@ export function metadataHandler(broker: KafkaBrokerContext): ApiHandler<typeof A
     errorCode: ErrorCode.NONE,
     name,
     topicId: topic.id,
-    isInternal: false,
+    isInternal: broker.namer.isInternal(topic.name),
     partitions: Array.from({ length: topic.partitions }, (_, partitionIndex) => ({
       errorCode: ErrorCode.NONE,
       partitionIndex,

@@ -50,6 +50,13 @@ export function produceHandler(broker: KafkaBrokerContext): ApiHandler<typeof Ap
         ErrorCode.INVALID_TOPIC_EXCEPTION,
         `${topicName} is not a valid topic name`,
       );
+    if (broker.namer.isInternal(name.fullName)) {
+      return result(
+        index,
+        ErrorCode.INVALID_TOPIC_EXCEPTION,
+        `cannot append to internal topic ${topicName}`,
+      );
+    }
     if (!records) return result(index, ErrorCode.INVALID_RECORD, 'no records');
     if (context.apiVersion < FIRST_VERSION_WITH_BATCHES) {
       return result(

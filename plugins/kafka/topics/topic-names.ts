@@ -19,10 +19,15 @@ export interface TopicName {
   localName: string;
 }
 
+/** Kafka's own topics, kept in the metadata namespace rather than the users' (KoP). */
+const INTERNAL_TOPICS = new Set(['__consumer_offsets']);
+
 export class TopicNamer {
   constructor(
     private readonly defaultTenant: string,
     private readonly defaultNamespace: string,
+    private readonly metadataTenant: string,
+    private readonly metadataNamespace: string,
   ) {}
 
   /** Null when the name is not a legal topic name. */
@@ -34,8 +39,9 @@ export class TopicNamer {
       return { kafkaName, fullName: kafkaName, tenant, namespace, localName };
     }
     if (!KAFKA_NAME.test(kafkaName) || kafkaName === '.' || kafkaName === '..') return null;
-    const tenant = this.defaultTenant;
-    const namespace = this.defaultNamespace;
+    const internal = INTERNAL_TOPICS.has(kafkaName);
+    const tenant = internal ? this.metadataTenant : this.defaultTenant;
+    const namespace = internal ? this.metadataNamespace : this.defaultNamespace;
     return {
       kafkaName,
       fullName: `${PERSISTENT}${tenant}/${namespace}/${kafkaName}`,
@@ -45,9 +51,20 @@ export class TopicNamer {
     };
   }
 
-  /** The name to show Kafka clients for a full name: short when in the default namespace. */
+  /** The name to show Kafka clients for a full name: short in the default or metadata namespace. */
   kafkaNameOf(fullName: string): string {
     const prefix = `${PERSISTENT}${this.defaultTenant}/${this.defaultNamespace}/`;
-    return fullName.startsWith(prefix) ? fullName.slice(prefix.length) : fullName;
+    if (fullName.startsWith(prefix)) return fullName.slice(prefix.length);
+    const local = fullName.slice(fullName.lastIndexOf('/') + 1);
+    return this.isInternal(fullName) ? local : fullName;
+  }
+
+  /** True for Kafka's own topics: clients may read them but not write, delete or grow them. */
+  isInternal(fullName: string): boolean {
+    const local = fullName.slice(fullName.lastIndexOf('/') + 1);
+    return (
+      INTERNAL_TOPICS.has(local) &&
+      fullName === `${PERSISTENT}${this.metadataTenant}/${this.metadataNamespace}/${local}`
+    );
   }
 }
