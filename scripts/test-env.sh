@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suites drive, when missing: Debian's Kafka clients (kcat, kafka-python
-# with its zstd, snappy and lz4 codecs, confluent-kafka) and ZooKeeper, and the project's npm packages.
+# with its zstd, snappy and lz4 codecs, confluent-kafka, Go's sarama) and ZooKeeper, and the project's npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,8 @@ command -v kcat >/dev/null || need+=(kcat)
 /usr/bin/python3 -c 'import snappy' 2>/dev/null || need+=(python3-snappy)
 /usr/bin/python3 -c 'import lz4' 2>/dev/null || need+=(python3-lz4)
 [ -f /usr/share/java/zookeeper.jar ] || need+=(zookeeper)
+command -v go >/dev/null || need+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/Shopify/sarama ] || need+=(golang-github-shopify-sarama-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   SUDO=""
