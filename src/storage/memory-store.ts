@@ -21,6 +21,7 @@ import {
   type TimestampLookup,
   type TopicPartition,
 } from './types.js';
+import { lastAtOrBelow } from './offset-search.js';
 
 export interface MemoryMessageStoreOptions {
   defaults?: Partial<LogConfig>;
@@ -295,15 +296,9 @@ function newLogData(now: number): LogData {
   return { segments: [newSegment(0, now)], startOffset: 0 };
 }
 
-function segmentFor(segments: MemorySegment[], offset: number): MemorySegment {
-  let lo = 0;
-  let hi = segments.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    if (segments[mid].baseOffset <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return segments[lo];
+/** The segment holding `offset`: the last whose base offset is not above it. */
+function segmentFor<S extends { baseOffset: number }>(segments: readonly S[], offset: number): S {
+  return segments[Math.max(0, lastAtOrBelow(segments, offset))];
 }
 
 /** Index of the first batch whose last offset is at least `offset`. */

@@ -29,6 +29,7 @@ import {
   type TimestampLookup,
   type TopicPartition,
 } from './types.js';
+import { lastAtOrBelow } from './offset-search.js';
 
 /** Present only between a clean close and the next open: the files need no recovery scan. */
 export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
@@ -507,15 +508,8 @@ export class FilePartitionLog implements PartitionLog {
 }
 
 /** The segment holding `offset`: the last whose base offset is not above it. */
-function segmentFor(segments: readonly LogSegment[], offset: number): LogSegment {
-  let lo = 0;
-  let hi = segments.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    if (segments[mid].baseOffset <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return segments[lo];
+function segmentFor<S extends { baseOffset: number }>(segments: readonly S[], offset: number): S {
+  return segments[Math.max(0, lastAtOrBelow(segments, offset))];
 }
 
 async function readLogStartOffset(

@@ -7,6 +7,7 @@
  */
 import { EMPTY_RECORDS, findBatch, wholeBatchesLength } from './batch-framing.js';
 import type { Evictable, MemoryBudget } from './memory-budget.js';
+import { lastAtOrBelow } from './offset-search.js';
 
 interface Chunk extends Evictable {
   baseOffset: number;
@@ -85,17 +86,9 @@ export class TailCache {
 
   /** Index of the live chunk holding `offset`, or -1. */
   private findChunk(offset: number): number {
-    let lo = this.head;
-    let hi = this.chunks.length - 1;
-    if (lo > hi || offset < this.chunks[lo].baseOffset || offset >= this.chunks[hi].endOffset) {
-      return -1;
-    }
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (this.chunks[mid].baseOffset <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    const last = this.chunks.length - 1;
+    if (this.head > last || offset >= this.chunks[last].endOffset) return -1;
+    return lastAtOrBelow(this.chunks, offset, this.head, last);
   }
 
   /** Drops `chunk` and everything older (the budget evicts a log's chunks in append order). */
