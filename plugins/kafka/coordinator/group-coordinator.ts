@@ -2,7 +2,7 @@
  * Kafka's classic group coordinator (GroupCoordinator with GroupMetadataManager, Kafka 3.x) for
  * the __consumer_offsets partitions this broker owns. It finds and validates each request's
  * group, leaves membership to Membership, keeps committed offsets and expires them (KIP-211),
- * deletes groups and offsets, and loads, unloads and snapshots partitions. Its effects are at
+ * deletes groups and offsets, and loads and unloads partitions. Its effects are at
  * the edges: timers through the Clock, records through GroupPersistence, member removals
  * through listeners.
  */
@@ -11,7 +11,7 @@ import type { CoordinatorContext, CoordinatorLogger } from './context.js';
 import { Group } from './group.js';
 import { joinError, syncError } from './member.js';
 import { Membership } from './membership.js';
-import type { OffsetCommit, TopicPartition } from './offsets.js';
+import type { OffsetCommit, RemovedOffset, TopicPartition } from './offsets.js';
 import { PartitionReplay } from './partition-replay.js';
 import { offsetsPartitionFor } from './placement.js';
 import type {
@@ -41,8 +41,11 @@ import type {
   TimerHandle,
 } from './types.js';
 
-/** Every group here speaks the classic protocol (KIP-848's group types). */
-const GROUP_TYPE = 'classic';
+/**
+ * Most group ids whose __consumer_offsets partition is remembered: routing every heartbeat
+ * would otherwise hash its group id again. Past this, the oldest are forgotten first.
+ */
+const PARTITION_CACHE_SIZE = 10_000;
 
 interface OwnedPartition {
   readonly partition: number;
@@ -57,11 +60,12 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   private readonly membership: Membership;
   private active = true;
   private expiryTimer: TimerHandle | null = null;
-  private stop: () => void = () => {};
-  /** Settles at shutdown, so that appends still in flight stop holding their requests. */
-  private readonly stopped = new Promise<'stopped'>((resolve) => {
-    this.stop = () => resolve('stopped');
-  });
+  /**
+   * Appends in flight, each by the function that gives up on it: shutdown calls them all, so
+   * that appends that never complete stop holding their requests. Each leaves when it settles.
+   */
+  private readonly inFlight = new Set<() => void>();
+  private readonly partitionCache = new Map<string, number>();
 
   constructor(
     private readonly config: CoordinatorConfig,
@@ -249,7 +253,11 @@ export class GroupCoordinator implements GroupCoordinatorApi {
           : ErrorCode.NONE,
     }));
     const eligible = results.filter((r) => r.errorCode === ErrorCode.NONE);
-    if (eligible.length > 0) await this.cleanUp(owned, group, group.offsets.remove(eligible));
+    if (eligible.length > 0) {
+      const error = await this.cleanUp(owned, group, group.offsets.remove(eligible));
+      // Nothing was deleted: the offsets stay, in memory as in the log.
+      if (error !== ErrorCode.NONE) return { errorCode: error, partitions: [] };
+    }
     return { errorCode: ErrorCode.NONE, partitions: results };
   }
 
@@ -277,29 +285,52 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   }
 
   /**
-   * After offsets were removed: an Empty group left without offsets dies. Tombstones are written
-   * for the removed offsets and for a dead group's metadata, unless it never had any (generation
-   * 0: it only stored offsets). A dead group leaves the index once they are written; until then
-   * it answers as Kafka's Dead group does. As in Kafka, a failed append is only logged.
+   * After offsets were removed: an Empty group left without offsets dies, as does a group being
+   * deleted. Tombstones are written for the removed offsets and for a dead group's metadata,
+   * unless it never had any (generation 0: it only stored offsets). A dead group leaves the
+   * index once they are written; until then it answers as Kafka's Dead group does.
+   *
+   * If the tombstones cannot be written, the removal is undone (the log still holds what they
+   * would have deleted, and a restart would bring it back): the offsets return and a dead group
+   * is Empty again. Resolves to the error to answer with; expiry only logs it and retries at its
+   * next run.
    */
   private async cleanUp(
     owned: OwnedPartition,
     group: Group,
-    removed: TopicPartition[],
-  ): Promise<void> {
-    if (group.is('Empty') && group.offsets.isEmpty) group.transitionTo('Dead', this.clock.now());
-    const dead = group.is('Dead');
+    removed: RemovedOffset[],
+    deleting = false,
+  ): Promise<ErrorCodeNumber> {
+    const stateTimestamp = group.stateTimestamp;
+    const dies = deleting || (group.is('Empty') && group.offsets.isEmpty);
+    if (dies) group.transitionTo('Dead', this.clock.now());
     const tombstones: StoredRecord[] = removed.map((tp) =>
       offsetRecord(group.groupId, tp.topic, tp.partition, null),
     );
-    if (dead && group.generationId > 0) {
+    if (dies && group.generationId > 0) {
       tombstones.push({ kind: 'group', groupId: group.groupId, value: null });
     }
-    if (tombstones.length > 0) await this.append(owned.partition, tombstones);
-    if (dead && owned.groups.get(group.groupId) === group) {
+    const error =
+      tombstones.length > 0 ? await this.append(owned.partition, tombstones) : ErrorCode.NONE;
+    // Unloaded or shut down meanwhile: the group is no longer this coordinator's to change.
+    const held =
+      this.partitions.get(owned.partition) === owned && owned.groups.get(group.groupId) === group;
+    if (error !== ErrorCode.NONE) {
+      if (held) {
+        if (dies) group.revive(stateTimestamp);
+        group.offsets.reinstate(removed);
+        this.logger.warn(
+          { groupId: group.groupId, offsets: removed.length, errorCode: error },
+          'could not write tombstones; the offsets (and group) stay until a retry succeeds',
+        );
+      }
+      return error;
+    }
+    if (dies && held) {
       owned.groups.delete(group.groupId);
       this.logger.info({ groupId: group.groupId }, 'group removed');
     }
+    return ErrorCode.NONE;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -313,20 +344,14 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     });
   }
 
-  listGroups(
-    statesFilter: string[],
-    typesFilter: string[],
-  ): { errorCode: ErrorCodeNumber; groups: ListedGroup[] } {
+  listGroups(statesFilter: string[]): { errorCode: ErrorCodeNumber; groups: ListedGroup[] } {
     if (!this.active) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groups: [] };
     const states = new Set(statesFilter.map((s) => s.toLowerCase()));
-    const typeMatches =
-      typesFilter.length === 0 || typesFilter.some((t) => t.toLowerCase() === GROUP_TYPE);
     let loading = false;
     const groups: ListedGroup[] = [];
     for (const owned of this.partitions.values()) {
       // Groups of a partition still loading are not known yet; the answer says so.
       if (owned.replay !== null) loading = true;
-      if (!typeMatches) continue;
       for (const group of owned.groups.values()) {
         const listed = states.size === 0 || states.has(group.state.toLowerCase());
         if (!listed || group.is('Dead')) continue;
@@ -340,12 +365,15 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     return { errorCode: loading ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE, groups };
   }
 
-  /** Only Empty groups can be deleted; their offsets go with them. */
+  /**
+   * Only Empty groups can be deleted; their offsets go with them. A group whose tombstones
+   * cannot be written stays, and is answered with the error (COORDINATOR_NOT_AVAILABLE).
+   */
   async deleteGroups(
     groupIds: string[],
   ): Promise<{ groupId: string; errorCode: ErrorCodeNumber }[]> {
-    const deletions: Promise<void>[] = [];
-    const results = groupIds.map((groupId) => {
+    // Each group is checked and marked Dead at once, in request order; only the appends wait.
+    const results = groupIds.map(async (groupId) => {
       const owned = this.route(groupId, true);
       if (typeof owned === 'number') return { groupId, errorCode: owned };
       const group = owned.groups.get(groupId);
@@ -353,12 +381,10 @@ export class GroupCoordinator implements GroupCoordinatorApi {
         return { groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND };
       }
       if (!group.is('Empty')) return { groupId, errorCode: ErrorCode.NON_EMPTY_GROUP };
-      group.transitionTo('Dead', this.clock.now());
-      deletions.push(this.cleanUp(owned, group, group.offsets.removeAll()));
-      return { groupId, errorCode: ErrorCode.NONE };
+      const errorCode = await this.cleanUp(owned, group, group.offsets.removeAll(), true);
+      return { groupId, errorCode };
     });
-    await Promise.all(deletions);
-    return results;
+    return Promise.all(results);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -405,28 +431,6 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     this.logger.info({ offsetsPartition, groups: owned.groups.size }, 'offsets partition unloaded');
   }
 
-  /**
-   * The partition's live records as durably written: each group's last metadata record and its
-   * committed offsets. Replaying them restores the same groups.
-   */
-  snapshot(offsetsPartition: number): StoredRecord[] {
-    const owned = this.partitions.get(offsetsPartition);
-    if (owned === undefined || owned.replay !== null) {
-      throw new Error(`__consumer_offsets partition ${offsetsPartition} is not loaded here`);
-    }
-    const records: StoredRecord[] = [];
-    for (const group of owned.groups.values()) {
-      if (group.is('Dead')) continue;
-      if (group.persisted !== null) {
-        records.push({ kind: 'group', groupId: group.groupId, value: group.persisted });
-      }
-      for (const c of group.offsets.all()) {
-        records.push(offsetRecord(group.groupId, c.topic, c.partition, c.record));
-      }
-    }
-    return records;
-  }
-
   onMemberRemoved(listener: (event: MemberRemovedEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -442,7 +446,12 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       }
     }
     this.partitions.clear();
-    this.stop();
+    for (const giveUp of this.inFlight) giveUp();
+  }
+
+  /** Appends not settled yet (each holds a request or a rebalance until it is). */
+  get pendingAppends(): number {
+    return this.inFlight.size;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -456,12 +465,23 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   private route(groupId: string, emptyIdAllowed: boolean): OwnedPartition | ErrorCodeNumber {
     if (groupId === '' && !emptyIdAllowed) return ErrorCode.INVALID_GROUP_ID;
     if (!this.active) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    const owned = this.partitions.get(
-      offsetsPartitionFor(groupId, this.config.offsetsTopicNumPartitions),
-    );
+    const owned = this.partitions.get(this.partitionOf(groupId));
     if (owned === undefined) return ErrorCode.NOT_COORDINATOR;
     if (owned.replay !== null) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
     return owned;
+  }
+
+  /** offsetsPartitionFor, remembered for the most recently seen group ids. */
+  private partitionOf(groupId: string): number {
+    let partition = this.partitionCache.get(groupId);
+    if (partition === undefined) {
+      partition = offsetsPartitionFor(groupId, this.config.offsetsTopicNumPartitions);
+      if (this.partitionCache.size >= PARTITION_CACHE_SIZE) {
+        this.partitionCache.delete(this.partitionCache.keys().next().value!);
+      }
+      this.partitionCache.set(groupId, partition);
+    }
+    return partition;
   }
 
   private createGroup(owned: OwnedPartition, groupId: string): Group {
@@ -470,26 +490,33 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     return group;
   }
 
-  private async storeGroup(group: Group, record: GroupRecord): Promise<ErrorCodeNumber> {
-    const error = await this.append(group.offsetsPartition, [
+  private storeGroup(group: Group, record: GroupRecord): Promise<ErrorCodeNumber> {
+    return this.append(group.offsetsPartition, [
       { kind: 'group', groupId: group.groupId, value: record },
     ]);
-    if (error === ErrorCode.NONE) group.persisted = record;
-    return error;
   }
 
   /**
    * Appends and waits until durable; resolves to the error to answer with. A failed append is
-   * COORDINATOR_NOT_AVAILABLE (retry here), or NOT_COORDINATOR once the partition has moved.
+   * COORDINATOR_NOT_AVAILABLE (retry here), or NOT_COORDINATOR once the partition has moved. An
+   * append still in flight at shutdown, or asked for after it, is COORDINATOR_NOT_AVAILABLE.
    */
   private async append(
     offsetsPartition: number,
     records: StoredRecord[],
   ): Promise<ErrorCodeNumber> {
+    if (!this.active) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    // A promise of this append's own, so nothing outlives it (a shared one that settles only at
+    // shutdown would keep a reaction for every append ever raced against it).
+    let giveUp: () => void = () => {};
+    const abandoned = new Promise<'stopped'>((resolve) => {
+      giveUp = () => resolve('stopped');
+    });
+    this.inFlight.add(giveUp);
     try {
       const outcome = await Promise.race([
         this.persistence.append(offsetsPartition, records),
-        this.stopped,
+        abandoned,
       ]);
       return outcome === 'stopped' ? ErrorCode.COORDINATOR_NOT_AVAILABLE : ErrorCode.NONE;
     } catch (err) {
@@ -497,6 +524,8 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       return this.partitions.has(offsetsPartition)
         ? ErrorCode.COORDINATOR_NOT_AVAILABLE
         : ErrorCode.NOT_COORDINATOR;
+    } finally {
+      this.inFlight.delete(giveUp);
     }
   }
 

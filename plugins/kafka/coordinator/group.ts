@@ -15,7 +15,7 @@ import {
   type Protocol,
   type SyncCallback,
 } from './member.js';
-import { GroupOffsets, type TopicPartition } from './offsets.js';
+import { GroupOffsets, type RemovedOffset } from './offsets.js';
 import type {
   GroupDescription,
   GroupRecord,
@@ -59,15 +59,13 @@ export class Group {
   /** Members that have not sent SyncGroup since the join phase completed. */
   readonly pendingSyncMembers = new Set<string>();
   numAwaitingJoin = 0;
-  /** How many members support each protocol. */
+  /** How many members support each protocol (each member counts once per protocol name). */
   private readonly protocolSupport = new Map<string, number>();
   /** A new member joined during the initial delay, which may therefore be extended. */
   newMemberAdded = false;
   /** Topics the members subscribe to, for a 'consumer' group; null when unknown. */
   subscribedTopics: ReadonlySet<string> | null = null;
   readonly offsets = new GroupOffsets();
-  /** The last group record known durable, for snapshots; null if none was ever written. */
-  persisted: GroupRecord | null = null;
   pendingJoin: PendingJoin | null = null;
   pendingSyncTimer: TimerHandle | null = null;
 
@@ -119,7 +117,6 @@ export class Group {
       group.add(member, null);
     }
     group.subscribedTopics = group.computeSubscribedTopics();
-    group.persisted = record;
     return group;
   }
 
@@ -149,6 +146,16 @@ export class Group {
     }
     this.state = state;
     this.stateTimestamp = now;
+  }
+
+  /**
+   * Undoes a death whose tombstones could not be written: the group is Empty again, as it was
+   * before, since the log still holds it. A group that is not Dead is left alone.
+   */
+  revive(stateTimestamp: number | null): void {
+    if (!this.is('Dead')) return;
+    this.state = 'Empty';
+    this.stateTimestamp = stateTimestamp;
   }
 
   get canRebalance(): boolean {
@@ -315,18 +322,22 @@ export class Group {
 
   /**
    * Each member votes for its most preferred protocol among those every member supports; the
-   * most votes win. Kafka leaves a tie to hash order; here the first protocol to lead wins.
+   * most votes win. Kafka leaves a tie to hash order; here the first protocol to lead wins. Null
+   * when the members share no protocol (or there are none): never thrown, since it runs from
+   * timers.
    */
-  selectProtocol(): string {
+  selectProtocol(): string | null {
     const candidates = new Set<string>();
     for (const [name, count] of this.protocolSupport) {
-      if (count === this.members.size) candidates.add(name);
+      if (count === this.members.size && count > 0) candidates.add(name);
     }
+    if (candidates.size === 0) return null;
     const votes = new Map<string, number>();
-    let chosen = '';
+    let chosen: string | null = null;
     let most = 0;
     for (const member of this.members.values()) {
       const vote = member.vote(candidates);
+      if (vote === null) return null;
       const count = (votes.get(vote) ?? 0) + 1;
       votes.set(vote, count);
       if (count > most) {
@@ -337,10 +348,31 @@ export class Group {
     return chosen;
   }
 
-  /** The join phase is over: a new generation with the members that joined, or an empty group. */
+  /**
+   * The members to refuse so that the rest share a protocol: none when they already do, else
+   * those without the protocol most members support. JoinGroup refuses a member that shares no
+   * protocol with the group, so this is only a safety net against a wedged rebalance.
+   */
+  membersWithoutCommonProtocol(): Member[] {
+    if (this.members.size === 0 || this.selectProtocol() !== null) return [];
+    let best: string | null = null;
+    let bestCount = 0;
+    for (const [name, count] of this.protocolSupport) {
+      if (count > bestCount) {
+        best = name;
+        bestCount = count;
+      }
+    }
+    return [...this.members.values()].filter((m) => best === null || !m.supports(best));
+  }
+
+  /**
+   * The join phase is over: a new generation with the members that joined, or an empty group.
+   * The members must share a protocol (see membersWithoutCommonProtocol).
+   */
   initNextGeneration(now: number): void {
-    this.generationId++;
     this.protocolName = this.members.size > 0 ? this.selectProtocol() : null;
+    this.generationId++;
     this.subscribedTopics = this.computeSubscribedTopics();
     this.transitionTo(this.members.size > 0 ? 'CompletingRebalance' : 'Empty', now);
     this.pendingSyncMembers.clear();
@@ -369,7 +401,7 @@ export class Group {
    * - a group that only stores offsets (no protocol type), after the commit.
    * An expire timestamp set by an old client (OffsetCommit v2-4) wins over all of these.
    */
-  removeExpiredOffsets(now: number, retentionMs: number): TopicPartition[] {
+  removeExpiredOffsets(now: number, retentionMs: number): RemovedOffset[] {
     const sinceCommit = (o: OffsetRecord) => o.commitTimestamp;
     if (this.protocolType !== null && this.is('Empty')) {
       const emptySince = this.stateTimestamp;
@@ -437,8 +469,10 @@ export class Group {
   }
 
   private countProtocols(member: Member, delta: 1 | -1): void {
-    for (const { name } of member.protocols) {
-      this.protocolSupport.set(name, (this.protocolSupport.get(name) ?? 0) + delta);
+    for (const name of new Set(member.protocols.map((p) => p.name))) {
+      const count = (this.protocolSupport.get(name) ?? 0) + delta;
+      if (count === 0) this.protocolSupport.delete(name);
+      else this.protocolSupport.set(name, count);
     }
   }
 

@@ -27,6 +27,16 @@ export function joinError(memberId: string, errorCode: number): JoinGroupResult 
   };
 }
 
+/**
+ * A JoinGroup's protocols keyed by name, as Kafka keys them: the first occurrence of a name wins
+ * and later ones are dropped, so that a member counts once for each protocol it supports.
+ */
+export function uniqueProtocols(protocols: Protocol[]): Protocol[] {
+  const seen = new Set<string>();
+  const unique = protocols.filter((p) => !seen.has(p.name) && seen.add(p.name));
+  return unique.length === protocols.length ? protocols : unique;
+}
+
 export function syncError(errorCode: number): SyncGroupResult {
   return { errorCode, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
 }
@@ -71,13 +81,14 @@ export class Member {
     );
   }
 
-  /** The member's most preferred protocol among the candidates. */
-  vote(candidates: Set<string>): string {
-    const found = this.protocols.find((p) => candidates.has(p.name));
-    if (found === undefined) {
-      throw new Error(`member ${this.memberId} supports none of ${[...candidates].join(', ')}`);
-    }
-    return found.name;
+  /** Whether the member named this protocol in its JoinGroup. */
+  supports(protocol: string): boolean {
+    return this.protocols.some((p) => p.name === protocol);
+  }
+
+  /** The member's most preferred protocol among the candidates; null if it supports none. */
+  vote(candidates: ReadonlySet<string>): string | null {
+    return this.protocols.find((p) => candidates.has(p.name))?.name ?? null;
   }
 
   /**

@@ -14,6 +14,7 @@ import {
   Member,
   joinError,
   syncError,
+  uniqueProtocols,
   type JoinCallback,
   type Protocol,
   type SyncCallback,
@@ -57,7 +58,9 @@ export class Membership {
   // -------------------------------------------------------------------------------------------
   // JoinGroup
 
-  join(group: Group, params: JoinGroupParams, respond: JoinCallback): void {
+  join(group: Group, request: JoinGroupParams, respond: JoinCallback): void {
+    // Kafka keys a JoinGroup's protocols by name: a name given twice counts once.
+    const params = { ...request, protocols: uniqueProtocols(request.protocols) };
     const { memberId } = params;
     if (group.is('Dead')) {
       // The group is being deleted: the member finds its coordinator again and retries.
@@ -101,7 +104,7 @@ export class Membership {
   private shed(group: Group, memberId: string): void {
     this.forgetPendingMember(group, memberId);
     const member = group.members.get(memberId);
-    if (member !== undefined) this.dropMember(group, member, 'expired');
+    if (member !== undefined) this.dropMember(group, member, 'refused');
   }
 
   private joinNewMember(group: Group, params: JoinGroupParams, respond: JoinCallback): void {
@@ -379,6 +382,12 @@ export class Membership {
       (m) => m.awaitingJoin === null && m.groupInstanceId === null,
     );
     for (const member of laggards) this.dropMember(group, member, 'expired');
+    // JoinGroup lets in only members sharing a protocol with the group; should members without
+    // one be here anyway, they are refused rather than leaving the rebalance unable to complete.
+    for (const member of group.membersWithoutCommonProtocol()) {
+      group.answerJoin(member, joinError(member.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+      this.dropMember(group, member, 'refused');
+    }
 
     if (!group.maybeElectNewJoinedLeader() && group.size > 0) {
       // Only static members that did not rejoin are left: wait for them (or their sessions).

@@ -15,6 +15,11 @@ export interface OffsetCommit extends TopicPartition {
   record: OffsetRecord;
 }
 
+/** An offset taken out of the cache, with what reinstate needs to put it back. */
+export interface RemovedOffset extends OffsetCommit {
+  readonly commitId: number;
+}
+
 /** A map keyed by topic and partition. */
 export class TopicPartitionMap<V> {
   private readonly byTopic = new Map<string, Map<number, V>>();
@@ -117,20 +122,39 @@ export class GroupOffsets {
   }
 
   /** Drops the offsets of these partitions; returns those that existed (they need tombstones). */
-  remove(partitions: TopicPartition[]): TopicPartition[] {
-    const removed: TopicPartition[] = [];
+  remove(partitions: TopicPartition[]): RemovedOffset[] {
+    const removed: RemovedOffset[] = [];
     for (const { topic, partition } of partitions) {
       this.pending.delete(topic, partition);
-      if (this.committed.delete(topic, partition)) removed.push({ topic, partition });
+      const committed = this.committed.get(topic, partition);
+      if (committed === undefined) continue;
+      this.committed.delete(topic, partition);
+      removed.push({ topic, partition, ...committed });
     }
     return removed;
   }
 
-  removeAll(): TopicPartition[] {
-    const all = [...this.committed.entries()].map(([topic, partition]) => ({ topic, partition }));
+  removeAll(): RemovedOffset[] {
+    const all = [...this.committed.entries()].map(([topic, partition, committed]) => ({
+      topic,
+      partition,
+      ...committed,
+    }));
     this.committed.clear();
     this.pending.clear();
     return all;
+  }
+
+  /**
+   * Puts back offsets whose removal could not be made durable (their tombstones failed), where
+   * no commit has replaced them or is being written since.
+   */
+  reinstate(removed: readonly RemovedOffset[]): void {
+    for (const { topic, partition, record, commitId } of removed) {
+      if (this.committed.get(topic, partition) !== undefined) continue;
+      if (this.pending.get(topic, partition) !== undefined) continue;
+      this.committed.set(topic, partition, { record, commitId });
+    }
   }
 
   /**
@@ -143,15 +167,16 @@ export class GroupOffsets {
     retentionMs: number,
     since: (record: OffsetRecord) => number,
     keep: ReadonlySet<string> | null,
-  ): TopicPartition[] {
-    const expired: TopicPartition[] = [];
-    for (const [topic, partition, { record }] of this.committed.entries()) {
+  ): RemovedOffset[] {
+    const expired: RemovedOffset[] = [];
+    for (const [topic, partition, committed] of this.committed.entries()) {
       if (keep?.has(topic) || this.pending.get(topic, partition) !== undefined) continue;
+      const { record } = committed;
       const ended =
         record.expireTimestamp === null
           ? now - since(record) >= retentionMs
           : now >= record.expireTimestamp;
-      if (ended) expired.push({ topic, partition });
+      if (ended) expired.push({ topic, partition, ...committed });
     }
     for (const { topic, partition } of expired) this.committed.delete(topic, partition);
     return expired;

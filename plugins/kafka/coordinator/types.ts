@@ -6,6 +6,12 @@
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
+/**
+ * The KIP-848 group type of every group here: this coordinator speaks only the classic protocol.
+ * ListGroups v5+ reports it and filters on it.
+ */
+export const CLASSIC_GROUP_TYPE = 'classic';
+
 /** Kafka's group coordinator settings, with KoP's key names. */
 export interface CoordinatorConfig {
   /** Partitions of __consumer_offsets; a group lives on abs(hashCode(groupId)) % this. */
@@ -24,7 +30,10 @@ export interface CoordinatorConfig {
   offsetMetadataMaxSize: number;
 }
 
-/** Time and timers, injected so tests can drive them. */
+/**
+ * Time and timers, injected so tests can drive them. A timer callback that throws must not take
+ * the process down: an implementation catches and reports it (see createSystemClock).
+ */
 export interface Clock {
   now(): number;
   setTimeout(callback: () => void, delayMs: number): TimerHandle;
@@ -36,7 +45,16 @@ export interface TimerHandle {
   readonly id: unknown;
 }
 
-export type MemberRemovedReason = 'left' | 'expired' | 'fenced' | 'group-deleted';
+/**
+ * Why a member is gone:
+ * - 'left': LeaveGroup, by the member or by an admin naming its group.instance.id;
+ * - 'expired': its session ended, or it did not rejoin or sync within the rebalance timeout;
+ * - 'fenced': a static member restarted under a new member id, which replaces this one;
+ * - 'refused': the group is at group.max.size (or, defensively, the member shares no protocol
+ *   with the rest of the group) and the member was turned away with its JoinGroup.
+ * Deleting a group removes no member: only Empty groups can be deleted.
+ */
+export type MemberRemovedReason = 'left' | 'expired' | 'fenced' | 'refused';
 
 /**
  * A member is gone from a group for good. Never sent when a coordinator unloads a group (the
@@ -257,11 +275,11 @@ export interface GroupCoordinatorApi {
   commitOffsets(params: CommitOffsetsParams): Promise<CommitOffsetsResult>;
   fetchOffsets(params: FetchOffsetsParams): Promise<FetchOffsetsResult>;
   describeGroups(groupIds: string[]): GroupDescription[];
-  /** Empty filters match everything; state names compare case-insensitively, as Kafka does. */
-  listGroups(
-    statesFilter: string[],
-    typesFilter: string[],
-  ): { errorCode: ErrorCodeNumber; groups: ListedGroup[] };
+  /**
+   * An empty filter matches every state; state names compare case-insensitively, as Kafka does.
+   * Every group is of CLASSIC_GROUP_TYPE: the caller applies ListGroups' type filter.
+   */
+  listGroups(statesFilter: string[]): { errorCode: ErrorCodeNumber; groups: ListedGroup[] };
   deleteGroups(groupIds: string[]): Promise<{ groupId: string; errorCode: ErrorCodeNumber }[]>;
   deleteOffsets(
     groupId: string,
@@ -275,10 +293,10 @@ export interface GroupCoordinatorApi {
   /** Drops the partition's groups without member-removed events (the group moves, nobody left). */
   unload(offsetsPartition: number): void;
 
-  /** Every live record of a partition's groups and offsets, for compacting its log. */
-  snapshot(offsetsPartition: number): StoredRecord[];
-
   onMemberRemoved(listener: (event: MemberRemovedEvent) => void): () => void;
-  /** Stops timers; pending requests are answered with COORDINATOR_NOT_AVAILABLE. */
+  /**
+   * Stops timers; pending requests (appends in flight included) are answered with
+   * COORDINATOR_NOT_AVAILABLE, and so is every later request, as Kafka's inactive coordinator.
+   */
   shutdown(): void;
 }

@@ -1,5 +1,6 @@
 /** DescribeGroups, ListGroups and DeleteGroups. */
 import { describe, expect, it } from 'vitest';
+import { CLASSIC_GROUP_TYPE } from '../../../plugins/kafka/coordinator/types.js';
 import { ErrorCode } from '../../../plugins/kafka/protocol/index.js';
 import {
   harness,
@@ -99,7 +100,7 @@ describe('ListGroups', () => {
   it('lists every group with its state and protocol type', async () => {
     const h = harness({ groupInitialRebalanceDelayMs: 3000 });
     await groupsInStates(h);
-    const listed = h.coordinator.listGroups([], []);
+    const listed = h.coordinator.listGroups([]);
     expect(listed.errorCode).toBe(ErrorCode.NONE);
     expect(listed.groups.sort((x, y) => x.groupId.localeCompare(y.groupId))).toEqual([
       { groupId: 'empty', protocolType: '', state: 'Empty' },
@@ -108,19 +109,21 @@ describe('ListGroups', () => {
     ]);
   });
 
-  it('filters by state, case-insensitively, and by group type', async () => {
+  it('filters by state, case-insensitively', async () => {
     const h = harness({ groupInitialRebalanceDelayMs: 3000 });
     await groupsInStates(h);
-    const ids = (states: string[], types: string[] = []) =>
+    const ids = (states: string[]) =>
       h.coordinator
-        .listGroups(states, types)
+        .listGroups(states)
         .groups.map((g) => g.groupId)
         .sort();
     expect(ids(['stable', 'EMPTY'])).toEqual(['empty', 'stable']);
     expect(ids(['PreparingRebalance'])).toEqual(['preparing']);
     expect(ids(['Dead'])).toEqual([]);
-    expect(ids([], ['Classic'])).toEqual(['empty', 'preparing', 'stable']);
-    expect(ids([], ['consumer'])).toEqual([]);
+  });
+
+  it('names the one group type of every group for the handler to filter on', () => {
+    expect(CLASSIC_GROUP_TYPE).toBe('classic');
   });
 
   it('says COORDINATOR_LOAD_IN_PROGRESS while a partition loads, listing the loaded ones', async () => {
@@ -129,7 +132,7 @@ describe('ListGroups', () => {
     const other = (h.partitionOf('a') + 1) % h.config.offsetsTopicNumPartitions;
     h.coordinator.unload(other);
     h.coordinator.beginLoad(other);
-    expect(h.coordinator.listGroups([], [])).toEqual({
+    expect(h.coordinator.listGroups([])).toEqual({
       errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
       groups: [{ groupId: 'a', protocolType: '', state: 'Empty' }],
     });
@@ -186,6 +189,33 @@ describe('DeleteGroups', () => {
     expect((await h.coordinator.joinGroup(joinParams())).errorCode).toBe(
       ErrorCode.MEMBER_ID_REQUIRED,
     );
+  });
+
+  it('keeps a group whose tombstones cannot be written, answering COORDINATOR_NOT_AVAILABLE', async () => {
+    const h = harness();
+    const [a] = await stableGroup(h, [{}]);
+    await h.coordinator.leaveGroup({
+      groupId: 'g',
+      members: [{ memberId: a.memberId, groupInstanceId: null, reason: null }],
+    });
+    await commit(h, 'g');
+    const [before] = h.coordinator.describeGroups(['g']);
+    h.persistence.mode = 'fail';
+    expect(await h.coordinator.deleteGroups(['g'])).toEqual([
+      { groupId: 'g', errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE },
+    ]);
+    expect(h.coordinator.describeGroups(['g'])).toEqual([before]);
+    const fetched = await h.coordinator.fetchOffsets({ groupId: 'g', partitions: null });
+    expect(fetched.partitions.map((p) => p.offset)).toEqual([1]);
+
+    h.persistence.mode = 'ok';
+    expect(await h.coordinator.deleteGroups(['g'])).toEqual([
+      { groupId: 'g', errorCode: ErrorCode.NONE },
+    ]);
+    expect(h.persistence.records.slice(-2)).toEqual([
+      { kind: 'offset', groupId: 'g', topic: 't', partition: 0, value: null },
+      { kind: 'group', groupId: 'g', value: null },
+    ]);
   });
 
   it('answers each group of a request on its own', async () => {

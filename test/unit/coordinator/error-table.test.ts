@@ -2,7 +2,9 @@
  * The answer of every group API in every group state, as Kafka's classic coordinator gives it.
  * Each cell starts from a fresh group 'g' with a dynamic leader A and a static follower B
  * (group.instance.id 'b-instance'), both subscribed to topic 't', with offset 42 committed for
- * t-0 while Stable, then put in the column's state.
+ * t-0 while Stable, then put in the column's state. The last column is that Stable group after
+ * the coordinator shut down: Kafka's inactive coordinator answers COORDINATOR_NOT_AVAILABLE to
+ * everything but an invalid group id (GroupCoordinator.validateGroupStatus, handleListGroups).
  */
 import { describe, expect, it } from 'vitest';
 import { offsetsPartitionFor } from '../../../plugins/kafka/coordinator/placement.js';
@@ -28,6 +30,7 @@ const STATES = [
   'Dead',
   'loading',
   'not coordinator',
+  'shut down',
 ] as const;
 type StateName = (typeof STATES)[number];
 
@@ -54,6 +57,7 @@ async function fixture(s: StateName): Promise<Fixture> {
   }
   const h = harness();
   if (s === 'unknown') return { h, a: 'a-1', b: 'b-1', generationId: 1 };
+  const shutDown = s === 'shut down';
 
   const [a, b] = await stableGroup(h, [
     { clientId: 'a' },
@@ -105,9 +109,11 @@ async function fixture(s: StateName): Promise<Fixture> {
       }
       break;
     case 'Stable':
+    case 'shut down':
       break;
   }
-  expect(state(h)).toBe(s);
+  expect(state(h)).toBe(shutDown ? 'Stable' : s);
+  if (shutDown) h.coordinator.shutdown();
   return { h, a: a.memberId, b: b.memberId, generationId };
 }
 
@@ -239,186 +245,186 @@ const CASES: Case[] = [
     api: 'JoinGroup',
     input: 'new dynamic member (v4+)',
     run: (f) => join(f, {}),
-    expected: [MIR, MIR, MIR, MIR, MIR, CNA, LIP, NC],
+    expected: [MIR, MIR, MIR, MIR, MIR, CNA, LIP, NC, CNA],
   },
   {
     api: 'JoinGroup',
     input: 'unknown member id',
     run: (f) => join(f, { memberId: 'ghost' }),
-    expected: [UMI, UMI, UMI, UMI, UMI, CNA, LIP, NC],
+    expected: [UMI, UMI, UMI, UMI, UMI, CNA, LIP, NC, CNA],
   },
   {
     api: 'JoinGroup',
     input: 'follower rejoining with unchanged metadata',
     run: (f) => join(f, { memberId: f.b, groupInstanceId: B_INSTANCE }),
-    expected: [UMI, UMI, PARKED, NONE, NONE, CNA, LIP, NC],
+    expected: [UMI, UMI, PARKED, NONE, NONE, CNA, LIP, NC, CNA],
   },
   {
     api: 'JoinGroup',
     input: 'stale member id of a static instance',
     run: (f) => join(f, { memberId: 'stale', groupInstanceId: B_INSTANCE }),
-    expected: [UMI, UMI, FII, FII, FII, CNA, LIP, NC],
+    expected: [UMI, UMI, FII, FII, FII, CNA, LIP, NC, CNA],
   },
   {
     api: 'JoinGroup',
     input: 'another protocol type',
     run: (f) => join(f, { protocolType: 'connect' }),
-    expected: [MIR, MIR, IGP, IGP, IGP, CNA, LIP, NC],
+    expected: [MIR, MIR, IGP, IGP, IGP, CNA, LIP, NC, CNA],
   },
   {
     api: 'JoinGroup',
     input: 'no protocol in common',
     run: (f) => join(f, { protocols: [{ name: 'roundrobin', metadata: subscription(['t']) }] }),
-    expected: [MIR, MIR, IGP, IGP, IGP, CNA, LIP, NC],
+    expected: [MIR, MIR, IGP, IGP, IGP, CNA, LIP, NC, CNA],
   },
   {
     api: 'JoinGroup',
     input: 'session timeout below the minimum',
     run: (f) => join(f, { sessionTimeoutMs: 1000 }),
-    expected: [IST, IST, IST, IST, IST, IST, LIP, NC],
+    expected: [IST, IST, IST, IST, IST, IST, LIP, NC, CNA],
   },
   {
     api: 'JoinGroup',
     input: 'empty group id',
     run: (f) => join(f, { groupId: '' }),
-    expected: [IGI, IGI, IGI, IGI, IGI, IGI, IGI, IGI],
+    expected: [IGI, IGI, IGI, IGI, IGI, IGI, IGI, IGI, IGI],
   },
   // ------------------------------------------------------------------ SyncGroup
   {
     api: 'SyncGroup',
     input: 'follower of the current generation',
     run: (f) => sync(f, {}),
-    expected: [UMI, UMI, RIP, PARKED, NONE, CNA, RIP, NC],
+    expected: [UMI, UMI, RIP, PARKED, NONE, CNA, RIP, NC, CNA],
   },
   {
     api: 'SyncGroup',
     input: 'unknown member id',
     run: (f) => sync(f, { memberId: 'ghost', groupInstanceId: null }),
-    expected: [UMI, UMI, UMI, UMI, UMI, CNA, RIP, NC],
+    expected: [UMI, UMI, UMI, UMI, UMI, CNA, RIP, NC, CNA],
   },
   {
     api: 'SyncGroup',
     input: 'another generation',
     run: (f) => sync(f, { generationId: f.generationId + 5 }),
-    expected: [UMI, UMI, IG, IG, IG, CNA, RIP, NC],
+    expected: [UMI, UMI, IG, IG, IG, CNA, RIP, NC, CNA],
   },
   {
     api: 'SyncGroup',
     input: 'another protocol name (v5)',
     run: (f) => sync(f, { protocolName: 'roundrobin' }),
-    expected: [UMI, UMI, IGP, IGP, IGP, CNA, RIP, NC],
+    expected: [UMI, UMI, IGP, IGP, IGP, CNA, RIP, NC, CNA],
   },
   {
     api: 'SyncGroup',
     input: 'stale member id of a static instance',
     run: (f) => sync(f, { memberId: 'stale' }),
-    expected: [UMI, UMI, FII, FII, FII, CNA, RIP, NC],
+    expected: [UMI, UMI, FII, FII, FII, CNA, RIP, NC, CNA],
   },
   {
     api: 'SyncGroup',
     input: 'empty group id',
     run: (f) => sync(f, { groupId: '' }),
-    expected: [IGI, IGI, IGI, IGI, IGI, IGI, IGI, IGI],
+    expected: [IGI, IGI, IGI, IGI, IGI, IGI, IGI, IGI, IGI],
   },
   // ------------------------------------------------------------------ Heartbeat
   {
     api: 'Heartbeat',
     input: 'member of the current generation',
     run: (f) => heartbeat(f, {}),
-    expected: [UMI, UMI, RIP, NONE, NONE, CNA, NONE, NC],
+    expected: [UMI, UMI, RIP, NONE, NONE, CNA, NONE, NC, CNA],
   },
   {
     api: 'Heartbeat',
     input: 'unknown member id',
     run: (f) => heartbeat(f, { memberId: 'ghost', groupInstanceId: null }),
-    expected: [UMI, UMI, UMI, UMI, UMI, CNA, NONE, NC],
+    expected: [UMI, UMI, UMI, UMI, UMI, CNA, NONE, NC, CNA],
   },
   {
     api: 'Heartbeat',
     input: 'another generation',
     run: (f) => heartbeat(f, { generationId: f.generationId + 5 }),
-    expected: [UMI, UMI, IG, IG, IG, CNA, NONE, NC],
+    expected: [UMI, UMI, IG, IG, IG, CNA, NONE, NC, CNA],
   },
   {
     api: 'Heartbeat',
     input: 'stale member id of a static instance',
     run: (f) => heartbeat(f, { memberId: 'stale' }),
-    expected: [UMI, UMI, FII, FII, FII, CNA, NONE, NC],
+    expected: [UMI, UMI, FII, FII, FII, CNA, NONE, NC, CNA],
   },
   {
     api: 'Heartbeat',
     input: 'empty group id',
     run: (f) => heartbeat(f, { groupId: '' }),
-    expected: [IGI, IGI, IGI, IGI, IGI, IGI, IGI, IGI],
+    expected: [IGI, IGI, IGI, IGI, IGI, IGI, IGI, IGI, IGI],
   },
   // ------------------------------------------------------------------ LeaveGroup
   {
     api: 'LeaveGroup',
     input: 'member leaving',
     run: (f) => leave(f, f.b, B_INSTANCE),
-    expected: [UMI, UMI, NONE, NONE, NONE, CNA, LIP, NC],
+    expected: [UMI, UMI, NONE, NONE, NONE, CNA, LIP, NC, CNA],
   },
   {
     api: 'LeaveGroup',
     input: 'unknown member id (v0-2)',
     run: (f) => leave(f, 'ghost', null),
-    expected: [UMI, UMI, UMI, UMI, UMI, CNA, LIP, NC],
+    expected: [UMI, UMI, UMI, UMI, UMI, CNA, LIP, NC, CNA],
   },
   {
     api: 'LeaveGroup',
     input: 'stale member id of a static instance',
     run: (f) => leave(f, 'stale', B_INSTANCE),
-    expected: [UMI, UMI, FII, FII, FII, CNA, LIP, NC],
+    expected: [UMI, UMI, FII, FII, FII, CNA, LIP, NC, CNA],
   },
   {
     api: 'LeaveGroup',
     input: 'unknown group.instance.id alone (v3+)',
     run: (f) => leave(f, '', 'nobody'),
-    expected: [UMI, UMI, UMI, UMI, UMI, CNA, LIP, NC],
+    expected: [UMI, UMI, UMI, UMI, UMI, CNA, LIP, NC, CNA],
   },
   {
     api: 'LeaveGroup',
     input: 'empty group id',
     run: (f) => leave(f, f.b, B_INSTANCE, ''),
-    expected: [IGI, IGI, IGI, IGI, IGI, IGI, IGI, IGI],
+    expected: [IGI, IGI, IGI, IGI, IGI, IGI, IGI, IGI, IGI],
   },
   // ------------------------------------------------------------------ OffsetCommit
   {
     api: 'OffsetCommit',
     input: 'commit from outside the group (generation -1)',
     run: (f) => commit(f, simpleCommit),
-    expected: [NONE, NONE, UMI, UMI, UMI, CNA, LIP, NC],
+    expected: [NONE, NONE, UMI, UMI, UMI, CNA, LIP, NC, CNA],
   },
   {
     api: 'OffsetCommit',
     input: 'member of the current generation',
     run: (f) => commit(f, {}),
-    expected: [IG, UMI, NONE, RIP, NONE, CNA, LIP, NC],
+    expected: [IG, UMI, NONE, RIP, NONE, CNA, LIP, NC, CNA],
   },
   {
     api: 'OffsetCommit',
     input: 'another generation',
     run: (f) => commit(f, { generationId: f.generationId + 5 }),
-    expected: [IG, UMI, IG, IG, IG, CNA, LIP, NC],
+    expected: [IG, UMI, IG, IG, IG, CNA, LIP, NC, CNA],
   },
   {
     api: 'OffsetCommit',
     input: 'unknown member id',
     run: (f) => commit(f, { memberId: 'ghost', groupInstanceId: null }),
-    expected: [IG, UMI, UMI, UMI, UMI, CNA, LIP, NC],
+    expected: [IG, UMI, UMI, UMI, UMI, CNA, LIP, NC, CNA],
   },
   {
     api: 'OffsetCommit',
     input: 'stale member id of a static instance',
     run: (f) => commit(f, { memberId: 'stale' }),
-    expected: [IG, UMI, FII, FII, FII, CNA, LIP, NC],
+    expected: [IG, UMI, FII, FII, FII, CNA, LIP, NC, CNA],
   },
   {
     api: 'OffsetCommit',
     input: 'metadata over offsetMetadataMaxSize, from outside the group',
     run: (f) =>
       commit(f, { ...simpleCommit, metadata: 'x'.repeat(CONFIG.offsetMetadataMaxSize + 1) }),
-    expected: [OMTL, OMTL, UMI, UMI, UMI, CNA, LIP, NC],
+    expected: [OMTL, OMTL, UMI, UMI, UMI, CNA, LIP, NC, CNA],
   },
   // ------------------------------------------------------------------ OffsetFetch
   {
@@ -442,6 +448,7 @@ const CASES: Case[] = [
       'offset -1',
       LIP,
       NC,
+      CNA,
     ],
   },
   // ------------------------------------------------------------------ DescribeGroups
@@ -461,6 +468,7 @@ const CASES: Case[] = [
       'Dead',
       LIP,
       NC,
+      CNA,
     ],
   },
   // ------------------------------------------------------------------ ListGroups
@@ -468,7 +476,7 @@ const CASES: Case[] = [
     api: 'ListGroups',
     input: 'no filter',
     run: async (f) => {
-      const result = f.h.coordinator.listGroups([], []);
+      const result = f.h.coordinator.listGroups([]);
       if (result.errorCode !== ErrorCode.NONE) return name(result.errorCode);
       return result.groups.find((g) => g.groupId === 'g')?.state ?? 'absent';
     },
@@ -481,6 +489,7 @@ const CASES: Case[] = [
       'absent',
       LIP,
       'absent',
+      CNA,
     ],
   },
   // ------------------------------------------------------------------ DeleteGroups
@@ -488,7 +497,7 @@ const CASES: Case[] = [
     api: 'DeleteGroups',
     input: 'g',
     run: async (f) => name((await f.h.coordinator.deleteGroups(['g']))[0].errorCode),
-    expected: [GNF, NONE, NEG, NEG, NEG, GNF, LIP, NC],
+    expected: [GNF, NONE, NEG, NEG, NEG, GNF, LIP, NC, CNA],
   },
   // ------------------------------------------------------------------ OffsetDelete
   {
@@ -500,7 +509,7 @@ const CASES: Case[] = [
         result.errorCode !== ErrorCode.NONE ? result.errorCode : result.partitions[0].errorCode,
       );
     },
-    expected: [GNF, NONE, GST, GST, GST, GNF, LIP, NC],
+    expected: [GNF, NONE, GST, GST, GST, GNF, LIP, NC, CNA],
   },
   {
     api: 'OffsetDelete',
@@ -511,14 +520,14 @@ const CASES: Case[] = [
         result.errorCode !== ErrorCode.NONE ? result.errorCode : result.partitions[0].errorCode,
       );
     },
-    expected: [GNF, NONE, NONE, NONE, NONE, GNF, LIP, NC],
+    expected: [GNF, NONE, NONE, NONE, NONE, GNF, LIP, NC, CNA],
   },
   {
     api: 'OffsetDelete',
     input: 'empty group id',
     run: async (f) =>
       name((await f.h.coordinator.deleteOffsets('', [{ topic: 't', partition: 0 }])).errorCode),
-    expected: [IGI, IGI, IGI, IGI, IGI, IGI, IGI, IGI],
+    expected: [IGI, IGI, IGI, IGI, IGI, IGI, IGI, IGI, IGI],
   },
 ];
 

@@ -1,6 +1,6 @@
-/** Ownership of __consumer_offsets partitions: load and replay, snapshot, unload, shutdown. */
-import { describe, expect, it } from 'vitest';
-import { systemClock } from '../../../plugins/kafka/coordinator/system-clock.js';
+/** Ownership of __consumer_offsets partitions: load and replay, unload, shutdown; the system clock. */
+import { describe, expect, it, vi } from 'vitest';
+import { createSystemClock, systemClock } from '../../../plugins/kafka/coordinator/system-clock.js';
 import type {
   GroupRecord,
   MemberRecord,
@@ -156,7 +156,7 @@ describe('ownership of __consumer_offsets partitions', () => {
 
     const fetched = await h.coordinator.fetchOffsets({ groupId: 'g', partitions: null });
     expect(fetched.partitions.map((p) => [p.topic, p.partition, p.offset])).toEqual([['t', 0, 11]]);
-    expect(h.coordinator.listGroups([], []).groups).toEqual([
+    expect(h.coordinator.listGroups([]).groups).toEqual([
       { groupId: 'g', protocolType: 'consumer', state: 'Stable' },
       { groupId: 's', protocolType: '', state: 'Empty' },
     ]);
@@ -203,6 +203,16 @@ describe('ownership of __consumer_offsets partitions', () => {
     expect(state(h)).toBe('PreparingRebalance');
   });
 
+  it('refuses the last members to rejoin a restored group over the maximum size', async () => {
+    const h = unloaded({ groupMaxSize: 1 });
+    load(h, 3, [group('g', groupRecord(3, [memberRecord('m1'), memberRecord('m2')]))]);
+    const kept = h.coordinator.joinGroup(joinParams({ memberId: 'm1' }));
+    const refused = await h.coordinator.joinGroup(joinParams({ memberId: 'm2' }));
+    expect(refused).toMatchObject({ errorCode: ErrorCode.GROUP_MAX_SIZE_REACHED, memberId: '' });
+    expect(h.events).toMatchObject([{ memberId: 'm2', reason: 'refused' }]);
+    expect(await kept).toMatchObject({ errorCode: ErrorCode.NONE, generationId: 4 });
+  });
+
   it('ignores records of a partition unloaded while loading', async () => {
     const h = unloaded();
     h.coordinator.beginLoad(3);
@@ -213,7 +223,7 @@ describe('ownership of __consumer_offsets partitions', () => {
   });
 });
 
-describe('snapshots for compaction', () => {
+describe('replaying what the coordinator wrote', () => {
   async function busyCoordinator(): Promise<Harness> {
     const h = harness();
     const [a, b] = await stableGroup(h, [
@@ -246,62 +256,66 @@ describe('snapshots for compaction', () => {
       groupId: 'e',
       members: [{ memberId: e.memberId, groupInstanceId: null, reason: null }],
     });
+    // A deleted group and deleted offsets leave only tombstones behind.
+    await h.coordinator.commitOffsets({
+      groupId: 'd',
+      generationId: -1,
+      memberId: '',
+      groupInstanceId: null,
+      retentionTimeMs: -1,
+      offsets: [{ topic: 't', partition: 0, offset: 1, leaderEpoch: -1, metadata: null }],
+    });
+    expect(await h.coordinator.deleteGroups(['d'])).toEqual([
+      { groupId: 'd', errorCode: ErrorCode.NONE },
+    ]);
+    await h.coordinator.deleteOffsets('s', [{ topic: 'u', partition: 0 }]);
     expect([state(h, 'g'), state(h, 's'), state(h, 'e'), b.groupInstanceId]).toEqual([
       'Stable',
       'Empty',
       'Empty',
       'b-instance',
     ]);
-    // Let the empty group's metadata become durable: snapshots hold only durable records.
+    // Let the empty group's metadata become durable.
     await flush();
     return h;
   }
 
-  const partitions = [0, 1, 2, 3];
-
-  it('replays into the same groups and offsets', async () => {
-    const before = await busyCoordinator();
-    const snapshots = partitions.map((p) => before.coordinator.snapshot(p));
-    const all = snapshots.flat();
-    // One metadata record per group that ever had members, one record per committed offset.
-    expect(
-      all
-        .filter((r) => r.kind === 'group')
-        .map((r) => r.groupId)
-        .sort(),
-    ).toEqual(['e', 'g']);
-    expect(all.filter((r) => r.kind === 'offset')).toHaveLength(4);
-
+  /** A fresh coordinator loading every partition from the records `h` appended to it. */
+  function replayed(h: Harness): Harness {
     const after = harness({}, () => false);
-    partitions.forEach((p) => load(after, p, snapshots[p]));
-    expect(partitions.map((p) => after.coordinator.snapshot(p))).toEqual(snapshots);
-    expect(after.coordinator.describeGroups(['g', 's', 'e'])).toEqual(
-      before.coordinator.describeGroups(['g', 's', 'e']),
+    for (let p = 0; p < h.config.offsetsTopicNumPartitions; p++) {
+      load(
+        after,
+        p,
+        ...h.persistence.appends.filter((a) => a.partition === p).map((a) => a.records),
+      );
+    }
+    return after;
+  }
+
+  const GROUPS = ['g', 's', 'e', 'd'];
+
+  it('restores the same groups and offsets', async () => {
+    const before = await busyCoordinator();
+    const after = replayed(before);
+    expect(after.coordinator.describeGroups(GROUPS)).toEqual(
+      before.coordinator.describeGroups(GROUPS),
     );
-    for (const groupId of ['g', 's', 'e']) {
+    expect(after.coordinator.listGroups([])).toEqual(before.coordinator.listGroups([]));
+    for (const groupId of GROUPS) {
       expect(await after.coordinator.fetchOffsets({ groupId, partitions: null })).toEqual(
         await before.coordinator.fetchOffsets({ groupId, partitions: null }),
       );
     }
   });
 
-  it('holds the last stored metadata of a group in the middle of a rebalance', async () => {
+  it('restores the last stored generation of a group in the middle of a rebalance', async () => {
     const h = harness();
     const [a] = await stableGroup(h, [{}]);
     void h.coordinator.joinGroup(joinParams({ requireKnownMemberId: false }));
     expect(state(h)).toBe('PreparingRebalance');
-    const [record] = h.coordinator.snapshot(h.partitionOf('g'));
-    expect(record).toMatchObject({
-      kind: 'group',
-      value: { generation: 1, members: [{ memberId: a.memberId }] },
-    });
-  });
-
-  it('refuses to snapshot a partition it does not hold', () => {
-    const h = unloaded();
-    expect(() => h.coordinator.snapshot(3)).toThrow(/not loaded/);
-    h.coordinator.beginLoad(3);
-    expect(() => h.coordinator.snapshot(3)).toThrow(/not loaded/);
+    const [described] = replayed(h).coordinator.describeGroups(['g']);
+    expect(described).toMatchObject({ state: 'Stable', members: [{ memberId: a.memberId }] });
   });
 });
 
@@ -352,7 +366,7 @@ describe('letting go of groups', () => {
     expect(await heartbeat(h, ja.memberId, ja.generationId)).toBe(
       ErrorCode.COORDINATOR_NOT_AVAILABLE,
     );
-    expect(h.coordinator.listGroups([], [])).toEqual({
+    expect(h.coordinator.listGroups([])).toEqual({
       errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
       groups: [],
     });
@@ -363,14 +377,51 @@ describe('letting go of groups', () => {
 });
 
 describe('systemClock', () => {
+  it('reads the wall clock', () => {
+    const now = vi.spyOn(Date, 'now').mockReturnValue(1_234_567);
+    try {
+      expect(systemClock.now()).toBe(1_234_567);
+    } finally {
+      now.mockRestore();
+    }
+  });
+
   it('runs timers that do not keep the process alive, and cancels them', async () => {
-    let fired = 0;
-    const cancelled = systemClock.setTimeout(() => fired--, 1);
-    systemClock.clearTimeout(cancelled);
-    const handle = systemClock.setTimeout(() => fired++, 1);
+    const clock = createSystemClock(() => {});
+    const fired: string[] = [];
+    const cancelled = clock.setTimeout(() => fired.push('cancelled'), 0);
+    clock.clearTimeout(cancelled);
+    const handle = clock.setTimeout(() => fired.push('fired'), 0);
     expect((handle.id as NodeJS.Timeout).hasRef()).toBe(false);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(fired).toBe(1);
-    expect(Math.abs(systemClock.now() - Date.now())).toBeLessThan(5);
+    // Node runs due timers in the order they were set: one set after them runs after them.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(fired).toEqual(['fired']);
+  });
+
+  it('reports what a callback throws instead of throwing it out of the timer', async () => {
+    const errors: unknown[] = [];
+    const clock = createSystemClock((err) => errors.push(err));
+    const boom = new Error('boom');
+    const fired: string[] = [];
+    clock.setTimeout(() => {
+      throw boom;
+    }, 0);
+    clock.setTimeout(() => fired.push('next'), 0);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(errors).toEqual([boom]);
+    expect(fired).toEqual(['next']);
+  });
+
+  it('survives an error handler that throws too', async () => {
+    const clock = createSystemClock(() => {
+      throw new Error('handler failed');
+    });
+    const fired: string[] = [];
+    clock.setTimeout(() => {
+      throw new Error('boom');
+    }, 0);
+    clock.setTimeout(() => fired.push('next'), 0);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(fired).toEqual(['next']);
   });
 });

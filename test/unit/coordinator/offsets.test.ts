@@ -147,7 +147,7 @@ describe('committing and fetching offsets', () => {
       protocolType: '',
       members: [],
     });
-    expect(h.coordinator.listGroups([], []).groups).toEqual([
+    expect(h.coordinator.listGroups([]).groups).toEqual([
       { groupId: 's', protocolType: '', state: 'Empty' },
     ]);
   });
@@ -172,6 +172,22 @@ describe('committing and fetching offsets', () => {
       ErrorCode.NONE,
     );
     expect(await fetchOne(h, '', 't', 0)).toBe(9);
+  });
+
+  it('leaves nothing behind per append once it settles', async () => {
+    const h = harness();
+    for (let i = 0; i < 1000; i++) await simpleCommit(h, 's', [offset('t', 0, i)]);
+    expect(h.coordinator.pendingAppends).toBe(0);
+    h.persistence.mode = 'hang';
+    const hung = [1, 2, 3].map((i) => simpleCommit(h, 's', [offset('t', i, i)]));
+    await settled(hung[0]);
+    expect(h.coordinator.pendingAppends).toBe(3);
+    await h.persistence.release();
+    await Promise.all(hung);
+    expect(h.coordinator.pendingAppends).toBe(0);
+    h.persistence.mode = 'fail';
+    await simpleCommit(h, 's', [offset('t', 0, 0)]);
+    expect(h.coordinator.pendingAppends).toBe(0);
   });
 
   it('keeps the latest of concurrent commits whatever order their appends complete in', async () => {
@@ -211,7 +227,7 @@ describe('offset retention (KIP-211)', () => {
     expect(await fetchOne(h, 'g', 't', 0)).toBe(-1);
     expect(tombstones(h.persistence.records.slice(before))).toEqual(['t-0', 'group g']);
     expect(state(h)).toBe('Dead');
-    expect(h.coordinator.listGroups([], []).groups).toEqual([]);
+    expect(h.coordinator.listGroups([]).groups).toEqual([]);
   });
 
   it('expires offsets of topics a Stable consumer group does not subscribe to, a retention period after their commit', async () => {
@@ -233,6 +249,27 @@ describe('offset retention (KIP-211)', () => {
     expect(await fetchOne(h, 's', 't', 0)).toBe(-1);
     expect(tombstones(h.persistence.records)).toEqual(['t-0']);
     expect(state(h, 's')).toBe('Dead');
+  });
+
+  it('keeps offsets whose tombstones cannot be written, and retries at the next run', async () => {
+    const h = harness(config);
+    const [a] = await stableGroup(h, [{}]);
+    await memberCommit(h, a, [offset('t', 0, 42)]);
+    await h.coordinator.leaveGroup({
+      groupId: 'g',
+      members: [{ memberId: a.memberId, groupInstanceId: null, reason: null }],
+    });
+    const before = h.persistence.records.length;
+    await h.clock.advance(retention - interval);
+    h.persistence.mode = 'fail';
+    await h.clock.advance(interval);
+    expect(await fetchOne(h, 'g', 't', 0)).toBe(42);
+    expect(state(h)).toBe('Empty');
+    h.persistence.mode = 'ok';
+    await h.clock.advance(interval);
+    expect(tombstones(h.persistence.records.slice(before))).toEqual(['t-0', 'group g']);
+    expect(await fetchOne(h, 'g', 't', 0)).toBe(-1);
+    expect(state(h)).toBe('Dead');
   });
 
   it('honours the expire timestamp of an old client (OffsetCommit v2-4 retention time)', async () => {
@@ -282,6 +319,25 @@ describe('OffsetDelete (KIP-496)', () => {
     await h.coordinator.deleteOffsets('g', [{ topic: 't', partition: 1 }]);
     expect(tombstones(h.persistence.records.slice(before))).toEqual(['t-0', 't-1', 'group g']);
     expect(state(h)).toBe('Dead');
+  });
+
+  it('answers COORDINATOR_NOT_AVAILABLE and keeps the offsets when the tombstones cannot be written', async () => {
+    const h = harness();
+    await emptyGroupWithOffsets(h);
+    h.persistence.mode = 'fail';
+    expect(
+      await h.coordinator.deleteOffsets('g', [
+        { topic: 't', partition: 0 },
+        { topic: 't', partition: 1 },
+      ]),
+    ).toEqual({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, partitions: [] });
+    expect(state(h)).toBe('Empty');
+    expect(await fetchOne(h, 'g', 't', 0)).toBe(1);
+    expect(await fetchOne(h, 'g', 't', 1)).toBe(2);
+    h.persistence.mode = 'ok';
+    const retried = await h.coordinator.deleteOffsets('g', [{ topic: 't', partition: 0 }]);
+    expect(retried.errorCode).toBe(ErrorCode.NONE);
+    expect(await fetchOne(h, 'g', 't', 0)).toBe(-1);
   });
 
   it('keeps the offsets of topics a live consumer group subscribes to, per partition', async () => {
