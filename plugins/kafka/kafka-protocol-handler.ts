@@ -30,7 +30,7 @@ import { PartitionManager } from './partitions/partition-manager.js';
 import { ProducerIdAllocator } from './producer/index.js';
 import { KafkaServer } from './server/kafka-server.js';
 import { GroupCoordinator } from './coordinator/group-coordinator.js';
-import { systemClock } from './coordinator/system-clock.js';
+import { createSystemClock } from './coordinator/system-clock.js';
 import { OFFSETS_TOPIC, OffsetsTopic } from './offsets/offsets-topic.js';
 import { TopicNamer } from './topics/topic-names.js';
 import { TopicService } from './topics/topic-service.js';
@@ -67,9 +67,13 @@ export class KafkaProtocolHandler implements ProtocolHandler {
       compactionRecords: config.offsetsCompactionRecords,
       logger: host.logger.child({ component: 'offsets' }),
     });
+    // Groups are placed by the partition count the topic really has, which may differ from
+    // the setting if it changed after the topic was created (Kafka does the same).
+    const offsetsPartitions = await offsetsTopic.ensureCreated();
+    const coordinatorLogger = host.logger.child({ component: 'coordinator' });
     const coordinator = new GroupCoordinator(
       {
-        offsetsTopicNumPartitions: config.offsetsTopicNumPartitions,
+        offsetsTopicNumPartitions: offsetsPartitions,
         groupMinSessionTimeoutMs: config.groupMinSessionTimeoutMs,
         groupMaxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
         groupInitialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
@@ -79,8 +83,8 @@ export class KafkaProtocolHandler implements ProtocolHandler {
         offsetMetadataMaxSize: config.offsetMetadataMaxSize,
       },
       offsetsTopic,
-      systemClock,
-      host.logger.child({ component: 'coordinator' }),
+      createSystemClock((err) => coordinatorLogger.error({ err }, 'coordinator timer failed')),
+      coordinatorLogger,
     );
     this.offsetsTopic = offsetsTopic;
     const broker: KafkaBrokerContext = {
@@ -139,7 +143,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
   async start(): Promise<ListenerInfo[]> {
     if (!this.server || !this.broker)
       throw new Error('kafka protocol handler started before initialize');
-    await this.startCoordinator();
+    this.startCoordinator();
     const bound = await this.server.listen(this.broker.config.listeners);
     this.broker.partitions.openAll();
     // A listener on port 0 got its port from the OS; advertise that one.
@@ -159,10 +163,10 @@ export class KafkaProtocolHandler implements ProtocolHandler {
    * Owns every __consumer_offsets partition (one broker) and replays them in the background;
    * until a partition is loaded its groups get COORDINATOR_LOAD_IN_PROGRESS.
    */
-  private async startCoordinator(): Promise<void> {
+  private startCoordinator(): void {
     const { coordinator, host } = this.broker!;
     const offsetsTopic = this.offsetsTopic!;
-    const count = await offsetsTopic.ensureCreated();
+    const count = host.topics.get(offsetsTopic.fullName)!.partitions;
     for (let p = 0; p < count; p++) coordinator.beginLoad(p);
     for (let p = 0; p < count; p++) {
       offsetsTopic
@@ -175,9 +179,11 @@ export class KafkaProtocolHandler implements ProtocolHandler {
 
   async stop(): Promise<void> {
     clearInterval(this.producerExpiryTimer);
-    // Pending joins are answered now, so clients look for the coordinator elsewhere at once.
+    // Pending joins and syncs are answered now rather than left to time out.
     this.broker?.coordinator.shutdown();
     // In-flight requests get a share of the host's shutdown budget; long polls end at once.
     await this.server?.stop(Math.min(5000, this.broker?.host.hostConfig.shutdownTimeoutMs ?? 5000));
+    // Appends already queued for __consumer_offsets finish before the store closes.
+    await this.offsetsTopic?.close();
   }
 }

@@ -144,4 +144,64 @@ describe('__consumer_offsets', () => {
     const reloaded = await waitFor('the coordinator to load', () => committed().catch(() => null));
     expect(reloaded).toEqual([0, 1, 2].map((p) => [rounds * 10 + p, `m${rounds * 10}`]));
   });
+
+  it('keeps a deleted group deleted through compaction and a restart', async () => {
+    const partition = offsetsPartitionFor(GROUP, PARTITIONS_OF_OFFSETS);
+    // A second group on the same __consumer_offsets partition, committed and then deleted.
+    let doomed = 'doomed-0';
+    for (let i = 1; offsetsPartitionFor(doomed, PARTITIONS_OF_OFFSETS) !== partition; i++)
+      doomed = `doomed-${i}`;
+    const commitFor = (groupId: string) =>
+      conn.request(ApiKey.OffsetCommit, 8, {
+        groupId,
+        generationIdOrMemberEpoch: -1,
+        memberId: '',
+        groupInstanceId: null,
+        topics: [
+          {
+            name: 'consumed',
+            partitions: [
+              {
+                partitionIndex: 0,
+                committedOffset: 7,
+                committedLeaderEpoch: -1,
+                committedMetadata: null,
+              },
+            ],
+          },
+        ],
+      });
+    expect((await commitFor(doomed)).body.topics[0].partitions[0].errorCode).toBe(ErrorCode.NONE);
+    const deleted = await conn.request(ApiKey.DeleteGroups, 2, { groupsNames: [doomed] });
+    expect(deleted.body.results).toEqual([{ groupId: doomed, errorCode: ErrorCode.NONE }]);
+    const [before] = await earliestAndLatest(partition);
+    for (let i = 0; i < COMPACTION_RECORDS * 2; i++) await commit(i);
+    await waitFor('another compaction', async () =>
+      (await earliestAndLatest(partition))[0] > before ? true : null,
+    );
+
+    await broker.stop();
+    conn.close();
+    broker = await startTestBroker(config(), { dataDir: dir });
+    conn = await RawConnection.open(port);
+    await waitFor('the coordinator to load', () => committed().catch(() => null));
+    const { body } = await conn.request(ApiKey.OffsetFetch, 8, {
+      groups: [{ groupId: doomed, topics: null }],
+      requireStable: false,
+    });
+    expect(body.groups![0]).toMatchObject({ errorCode: ErrorCode.NONE, topics: [] });
+  });
+
+  it('places groups by the partition count the topic was created with, whatever the setting says later', async () => {
+    const before = await committed();
+    await broker.stop();
+    conn.close();
+    broker = await startTestBroker(
+      { ...config(), offsetsTopicNumPartitions: PARTITIONS_OF_OFFSETS * 2 },
+      { dataDir: dir },
+    );
+    conn = await RawConnection.open(port);
+    const after = await waitFor('the coordinator to load', () => committed().catch(() => null));
+    expect(after).toEqual(before);
+  });
 });

@@ -13,7 +13,8 @@ export function deleteGroupsHandler(
     async handle(request: DeleteGroupsRequest): Promise<DeleteGroupsResponse> {
       return {
         throttleTimeMs: 0,
-        results: await broker.coordinator.deleteGroups(request.groupsNames),
+        // One answer per group, however often the request names it (Kafka keys them by id).
+        results: await broker.coordinator.deleteGroups([...new Set(request.groupsNames)]),
       };
     },
   };

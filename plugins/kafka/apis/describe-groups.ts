@@ -2,6 +2,7 @@
 import { AUTHORIZED_OPERATIONS_OMITTED, type KafkaBrokerContext } from '../broker-context.js';
 import {
   ApiKey,
+  ErrorCode,
   type DescribeGroupsRequest,
   type DescribeGroupsResponse,
 } from '../protocol/index.js';
@@ -20,7 +21,8 @@ export function describeGroupsHandler(
         groups: broker.coordinator.describeGroups(request.groups).map((g) => ({
           errorCode: g.errorCode,
           groupId: g.groupId,
-          groupState: g.state,
+          // Kafka leaves the state blank when it could not describe the group.
+          groupState: g.errorCode === ErrorCode.NONE ? g.state : '',
           protocolType: g.protocolType,
           protocolData: g.protocolData,
           members: g.members.map((m) => ({

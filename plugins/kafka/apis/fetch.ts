@@ -140,7 +140,10 @@ export function fetchHandler(broker: KafkaBrokerContext): ApiHandler<typeof ApiK
   ): Promise<void> {
     const done = new AbortController();
     // One listener per fetched partition: many partitions are normal, not a leak.
-    setMaxListeners(0, done.signal);
+    setMaxListeners(
+      topics.reduce((n, t) => n + t.partitions.length, 1),
+      done.signal,
+    );
     const stop = () => done.abort();
     const timer = setTimeout(stop, waitMs);
     signal.addEventListener('abort', stop, { once: true });

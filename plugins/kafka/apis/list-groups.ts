@@ -3,6 +3,7 @@
  * group here is a "classic" group).
  */
 import type { KafkaBrokerContext } from '../broker-context.js';
+import { CLASSIC_GROUP_TYPE } from '../coordinator/types.js';
 import {
   ApiKey,
   ErrorCode,
@@ -10,8 +11,6 @@ import {
   type ListGroupsResponse,
 } from '../protocol/index.js';
 import type { ApiHandler } from './api-handler.js';
-
-const GROUP_TYPE = 'classic';
 
 export function listGroupsHandler(
   broker: KafkaBrokerContext,
@@ -22,10 +21,10 @@ export function listGroupsHandler(
     maxVersion: 5,
     async handle(request: ListGroupsRequest): Promise<ListGroupsResponse> {
       const types = (request.typesFilter ?? []).map((t) => t.toLowerCase());
-      if (types.length > 0 && !types.includes(GROUP_TYPE)) {
+      if (types.length > 0 && !types.includes(CLASSIC_GROUP_TYPE)) {
         return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups: [] };
       }
-      const { errorCode, groups } = broker.coordinator.listGroups(request.statesFilter ?? [], []);
+      const { errorCode, groups } = broker.coordinator.listGroups(request.statesFilter ?? []);
       return {
         throttleTimeMs: 0,
         errorCode,
@@ -33,7 +32,7 @@ export function listGroupsHandler(
           groupId: g.groupId,
           protocolType: g.protocolType,
           groupState: g.state,
-          groupType: GROUP_TYPE,
+          groupType: CLASSIC_GROUP_TYPE,
         })),
       };
     },

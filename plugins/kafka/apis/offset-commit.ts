@@ -3,6 +3,7 @@
  * UNKNOWN_TOPIC_OR_PARTITION, as Kafka does; the rest go to the coordinator.
  */
 import type { KafkaBrokerContext } from '../broker-context.js';
+import type { CommitOffsetsParams } from '../coordinator/types.js';
 import {
   ApiKey,
   ErrorCode,
@@ -14,11 +15,6 @@ import type { ApiHandler, RequestContext } from './api-handler.js';
 export function offsetCommitHandler(
   broker: KafkaBrokerContext,
 ): ApiHandler<typeof ApiKey.OffsetCommit> {
-  const exists = (topic: string, partition: number) => {
-    const metadata = broker.topicService.find(topic);
-    return metadata !== undefined && partition >= 0 && partition < metadata.partitions;
-  };
-
   return {
     apiKey: ApiKey.OffsetCommit,
     minVersion: 0,
@@ -27,17 +23,25 @@ export function offsetCommitHandler(
       request: OffsetCommitRequest,
       context: RequestContext,
     ): Promise<OffsetCommitResponse> {
-      const requested = request.topics.flatMap((t) =>
-        t.partitions.map((p) => ({
-          topic: t.name,
-          partition: p.partitionIndex,
-          offset: p.committedOffset,
-          leaderEpoch: p.committedLeaderEpoch ?? -1,
-          metadata: p.committedMetadata,
-        })),
-      );
-      const known = requested.filter((o) => exists(o.topic, o.partition));
-      const result =
+      const known: CommitOffsetsParams['offsets'] = [];
+      // Which request partitions exist, in request order; the coordinator answers in that order.
+      const exists = request.topics.map((t) => {
+        const partitions = broker.topicService.find(t.name)?.partitions ?? 0;
+        return t.partitions.map((p) => {
+          const ok = p.partitionIndex >= 0 && p.partitionIndex < partitions;
+          if (ok) {
+            known.push({
+              topic: t.name,
+              partition: p.partitionIndex,
+              offset: p.committedOffset,
+              leaderEpoch: p.committedLeaderEpoch ?? -1,
+              metadata: p.committedMetadata,
+            });
+          }
+          return ok;
+        });
+      });
+      const { partitions: results } =
         known.length === 0
           ? { partitions: [] }
           : await broker.coordinator.commitOffsets({
@@ -50,18 +54,16 @@ export function offsetCommitHandler(
               retentionTimeMs: request.retentionTimeMs ?? -1,
               offsets: known,
             });
-      const errors = new Map(
-        result.partitions.map((p) => [`${p.topic}\u0000${p.partition}`, p.errorCode]),
-      );
+      let next = 0;
       return {
         throttleTimeMs: 0,
-        topics: request.topics.map((t) => ({
+        topics: request.topics.map((t, i) => ({
           name: t.name,
-          partitions: t.partitions.map((p) => ({
+          partitions: t.partitions.map((p, j) => ({
             partitionIndex: p.partitionIndex,
-            errorCode:
-              errors.get(`${t.name}\u0000${p.partitionIndex}`) ??
-              ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            errorCode: exists[i][j]
+              ? results[next++].errorCode
+              : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
           })),
         })),
       };

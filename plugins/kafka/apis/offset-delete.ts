@@ -1,6 +1,14 @@
-/** OffsetDelete v0 (KIP-496): removes committed offsets a group no longer consumes. */
+/**
+ * OffsetDelete v0 (KIP-496): removes committed offsets a group no longer consumes. Partitions
+ * of topics that do not exist get UNKNOWN_TOPIC_OR_PARTITION, as Kafka answers.
+ */
 import type { KafkaBrokerContext } from '../broker-context.js';
-import { ApiKey, type OffsetDeleteRequest, type OffsetDeleteResponse } from '../protocol/index.js';
+import {
+  ApiKey,
+  ErrorCode,
+  type OffsetDeleteRequest,
+  type OffsetDeleteResponse,
+} from '../protocol/index.js';
 import type { ApiHandler } from './api-handler.js';
 
 export function offsetDeleteHandler(
@@ -11,22 +19,31 @@ export function offsetDeleteHandler(
     minVersion: 0,
     maxVersion: 0,
     async handle(request: OffsetDeleteRequest): Promise<OffsetDeleteResponse> {
-      const result = await broker.coordinator.deleteOffsets(
-        request.groupId,
-        request.topics.flatMap((t) =>
-          t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })),
-        ),
+      const known = request.topics.flatMap((t) => {
+        const partitions = broker.topicService.find(t.name)?.partitions ?? 0;
+        return t.partitions
+          .filter((p) => p.partitionIndex >= 0 && p.partitionIndex < partitions)
+          .map((p) => ({ topic: t.name, partition: p.partitionIndex }));
+      });
+      const result = await broker.coordinator.deleteOffsets(request.groupId, known);
+      const errors = new Map(
+        result.partitions.map((p) => [`${p.topic}\u0000${p.partition}`, p.errorCode]),
       );
-      const topics = new Map<string, { partitionIndex: number; errorCode: number }[]>();
-      for (const p of result.partitions) {
-        let partitions = topics.get(p.topic);
-        if (!partitions) topics.set(p.topic, (partitions = []));
-        partitions.push({ partitionIndex: p.partition, errorCode: p.errorCode });
-      }
       return {
         throttleTimeMs: 0,
         errorCode: result.errorCode,
-        topics: [...topics].map(([name, partitions]) => ({ name, partitions })),
+        topics:
+          result.errorCode === ErrorCode.NONE
+            ? request.topics.map((t) => ({
+                name: t.name,
+                partitions: t.partitions.map((p) => ({
+                  partitionIndex: p.partitionIndex,
+                  errorCode:
+                    errors.get(`${t.name}\u0000${p.partitionIndex}`) ??
+                    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                })),
+              }))
+            : [],
       };
     },
   };
