@@ -43,7 +43,10 @@ export class BrokerService {
     const config = parseHostConfig(rawConfig);
     const logger =
       options.logger ?? createLogger({ level: config.logLevel, brokerId: config.brokerId });
-    const metadataStore = openMetadataStore(config.metadataStoreUrl, options.metadataTrees);
+    const metadataStore = await openMetadataStore(config.metadataStoreUrl, {
+      trees: options.metadataTrees,
+      logger: logger.child({ component: 'metadata' }),
+    });
     const messageStore = createMessageStore(config, logger.child({ component: 'storage' }));
     const topics = new TopicRegistry(metadataStore, logger.child({ component: 'topics' }));
     const service = new BrokerService(

@@ -21,6 +21,7 @@ import {
   type MetadataStore,
   type Notification,
   type PutOptions,
+  type SessionEvent,
   type Stat,
 } from './types.js';
 
@@ -249,6 +250,11 @@ export class MemoryMetadataStore implements MetadataStore {
       unsubscribe();
       this.unsubscribers.delete(unsubscribe);
     };
+  }
+
+  /** An in-memory session never disconnects or expires, so it emits no session events. */
+  onSessionEvent(_listener: (event: SessionEvent) => void): () => void {
+    return () => {};
   }
 
   /** Ends the session: its ephemeral nodes go, as with a closed ZooKeeper session. */

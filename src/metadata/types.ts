@@ -51,6 +51,36 @@ export class NotFoundError extends Error {
   }
 }
 
+/**
+ * The store could not complete an operation within its operation timeout (no ZooKeeper
+ * connection, or the server did not answer). Whether a write that timed out took effect is
+ * unknown: read before retrying a conditional write.
+ */
+export class MetadataUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MetadataUnavailableError';
+  }
+}
+
+/**
+ * What happens to the store's session (Pulsar's SessionEvent, in Koppa's words):
+ * - `disconnected`: the connection is lost; the session (and its ephemeral nodes) may still be
+ *   alive; operations wait for a connection, up to the operation timeout.
+ * - `connected`: the connection is back with the same session; nothing was lost.
+ * - `expired`: the session is gone, or must be presumed gone because the store has been
+ *   disconnected for longer than the session timeout. Other sessions may already have taken
+ *   over what this store's ephemeral nodes held: stop acting on them until `reconnected`.
+ * - `reconnected`: a session is established again after `expired`: either a new session, in
+ *   which the store has re-created its ephemeral nodes (with their last values) and re-armed its
+ *   watches before this event, or the old session turned out to be alive after all. Either way
+ *   the store's ephemeral nodes exist again (except those another session took meanwhile).
+ *
+ * A store emits nothing when it opens (it is connected when its factory returns). The in-memory
+ * store never loses its session, so it emits nothing at all.
+ */
+export type SessionEvent = 'connected' | 'disconnected' | 'expired' | 'reconnected';
+
 export interface MetadataStore {
   get(path: string): Promise<GetResult | null>;
   /** Creates missing parents as persistent nodes. Returns the node's new stat. */
@@ -62,7 +92,21 @@ export interface MetadataStore {
   exists(path: string): Promise<Stat | null>;
   /** Child names (not paths), sorted. Empty when the node does not exist. */
   children(path: string): Promise<string[]>;
-  /** Registers a listener for changes anywhere in the tree; returns an unsubscribe function. */
+  /**
+   * Registers a listener for changes; returns an unsubscribe function. Which paths notify:
+   * - in-memory store: every change anywhere in the tree, synchronously, to every session;
+   * - ZooKeeper store: only paths this store has read. `get` and `exists` register interest in a
+   *   path (then `created`, `modified`, `deleted`); `children` registers interest in its children
+   *   (`children-changed`, `deleted`, and `created` when the node was missing). Interest lasts
+   *   as long as the store; watches are re-armed after every event and after a new session.
+   *   Notifications are asynchronous and may coalesce several quick changes into one: a listener
+   *   re-reads the node rather than inferring its value from the event. Once a read has
+   *   returned, any later change to what it read is notified (watches are re-armed before
+   *   listeners hear of the event that fired them).
+   */
   onNotification(listener: (n: Notification) => void): () => void;
+  /** Registers a listener for session events (see `SessionEvent`); returns an unsubscribe function. */
+  onSessionEvent(listener: (event: SessionEvent) => void): () => void;
+  /** Ends the session: its ephemeral nodes go. Later writes fail (ZooKeeper: all operations). */
   close(): Promise<void>;
 }

@@ -58,10 +58,10 @@ describe('in-memory metadata store', () => {
 
     it('keeps persistent nodes across restarts, never ephemeral ones', async () => {
       const url = `file:${join(dir, 'metadata.json')}`;
-      const first = openMetadataStore(url);
+      const first = await openMetadataStore(url);
       await first.put('/keep', Buffer.from('yes'));
       await first.put('/session', Buffer.from('no'), { ephemeral: true });
-      const second = openMetadataStore(url, new Map());
+      const second = await openMetadataStore(url, { trees: new Map() });
       expect((await second.get('/keep'))?.value.toString()).toBe('yes');
       expect(await second.get('/session')).toBeNull();
     });
