@@ -1,0 +1,55 @@
+/**
+ * The cluster as one broker sees it: which brokers are alive, and which broker owns each
+ * topic-partition (Kafka's `__consumer_offsets` partitions included, since their owners are the
+ * group coordinators). Every partition has at most one owner at a time, held by an ephemeral
+ * node in the metadata store, with an epoch that grows at every change of owner.
+ */
+import type { TopicPartition } from '../storage/types.js';
+
+export interface BrokerInfo {
+  brokerId: number;
+  rack: string | null;
+  /** What each protocol handler advertises, by protocol name (kafka: "PLAINTEXT://host:port,..."). */
+  protocols: Record<string, string>;
+  /** The broker's HTTP port (metrics, health), null when it has none. */
+  httpPort: number | null;
+}
+
+export interface Ownership {
+  brokerId: number;
+  /** Grows at every change of owner; a write under an older epoch is refused by the store. */
+  epoch: number;
+}
+
+export type OwnershipEvent =
+  /** This broker now owns the partition and may serve and write it under `epoch`. */
+  | { kind: 'gained'; partition: TopicPartition; epoch: number }
+  /**
+   * This broker no longer owns the partition: it must stop writing at once. Not sent for
+   * partitions of a deleted topic.
+   */
+  | { kind: 'lost'; partition: TopicPartition; epoch: number }
+  /** Another broker's ownership changed, or brokers came or went: refresh what clients see. */
+  | { kind: 'changed' };
+
+export interface ClusterView {
+  readonly brokerId: number;
+  /** Live brokers, sorted by id. */
+  liveBrokers(): BrokerInfo[];
+  broker(brokerId: number): BrokerInfo | undefined;
+  /** The owner as last seen (no metadata-store round trip); null while unowned. */
+  ownerOf(partition: TopicPartition): Ownership | null;
+  /**
+   * True when this broker owns the partition and its metadata session is healthy, so it may
+   * write. Synchronous and cheap: called on every produce.
+   */
+  ownsNow(partition: TopicPartition): boolean;
+  /**
+   * The first offset written under each epoch of the partition, oldest first (for
+   * OffsetForLeaderEpoch); the current owner records its epoch's start when it gains it.
+   */
+  epochHistory(partition: TopicPartition): Promise<{ epoch: number; startOffset: number }[]>;
+  /** Called by the owner once it has opened the partition under `epoch`: where that epoch starts. */
+  recordEpochStart(partition: TopicPartition, epoch: number, startOffset: number): Promise<void>;
+  onEvent(listener: (event: OwnershipEvent) => void): () => void;
+}
