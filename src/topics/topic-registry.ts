@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import { BadVersionError, type MetadataStore, type Notification } from '../metadata/types.js';
 
 export const TOPICS_ROOT = '/koppa/topics';
+/** Path segments of a topic node, counting the empty one before the first slash. */
+const TOPIC_DEPTH = 7;
 
 export interface TopicMetadata {
   /** `persistent://tenant/namespace/topic` */
@@ -109,28 +111,35 @@ export class TopicRegistry {
     return this.remember(name, stored);
   }
 
-  private async topicPaths(): Promise<string[]> {
-    // /koppa/topics/<domain>/<tenant>/<namespace>/<topic>
-    const paths: string[] = [];
-    let level = [TOPICS_ROOT];
-    for (let depth = 0; depth < 4; depth++) {
+  /** Topic node paths below `from`: /koppa/topics/<domain>/<tenant>/<namespace>/<topic>. */
+  private async topicPaths(from = TOPICS_ROOT): Promise<string[]> {
+    let level = [from];
+    for (let depth = from.split('/').length; depth < TOPIC_DEPTH; depth++) {
       const next: string[] = [];
       for (const parent of level) {
         for (const child of await this.store.children(parent)) next.push(`${parent}/${child}`);
       }
       level = next;
     }
-    paths.push(...level);
-    return paths;
+    return level;
   }
 
   private onNotification(n: Notification): void {
-    if (!n.path.startsWith(`${TOPICS_ROOT}/`) || n.path.split('/').length !== 7) return;
-    if (n.type === 'deleted') this.forget(nameOf(n.path));
-    else if (n.type === 'created' || n.type === 'modified') {
-      this.refresh(n.path).catch((err: unknown) =>
-        this.logger.warn({ err, path: n.path }, 'topic refresh failed'),
-      );
+    if (n.path !== TOPICS_ROOT && !n.path.startsWith(`${TOPICS_ROOT}/`)) return;
+    const depth = n.path.split('/').length;
+    const warn = (err: unknown) => this.logger.warn({ err, path: n.path }, 'topic refresh failed');
+    if (depth === TOPIC_DEPTH) {
+      if (n.type === 'deleted') this.forget(nameOf(n.path));
+      else if (n.type === 'created' || n.type === 'modified') this.refresh(n.path).catch(warn);
+    } else if (depth < TOPIC_DEPTH && (n.type === 'children-changed' || n.type === 'created')) {
+      // A topic (or a tenant or namespace) created through another broker: find what is new.
+      this.rescan(n.path).catch(warn);
+    }
+  }
+
+  private async rescan(from: string): Promise<void> {
+    for (const path of await this.topicPaths(from)) {
+      if (!this.topics.has(nameOf(path))) await this.refresh(path);
     }
   }
 
