@@ -1,14 +1,18 @@
 /**
  * File store throughput: appends of 1 KiB and 64 KiB batches (8 in flight, default flush policy:
  * fsync in the background once a second), then reads at the tail (served by the tail cache) and
- * from the start of the log (segment files, through the OS page cache).
+ * from the start of the log (segment files, through the OS page cache). Then the cost of the
+ * ownership fence: one stat of the claim file before each write group, alone and as part of
+ * appends that each make a write group of their own (one in flight), with and without it.
  *
  *   npx tsx bench/storage.ts
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { FileMessageStore } from '../src/storage/file-store.js';
+import { OwnerFence } from '../src/storage/owner-fence.js';
+import { silentLogger } from '../src/storage/logger.js';
 import type { PartitionLog } from '../src/storage/types.js';
 import { makeBatch } from '../test/helpers/record-batches.js';
 
@@ -90,6 +94,57 @@ async function readFor(
   );
 }
 
+/** Milliseconds `count` appends take when each is a write group of its own. */
+async function appendOneByOne(log: PartitionLog, template: Buffer, count: number): Promise<number> {
+  const start = performance.now();
+  for (let i = 0; i < count; i++) {
+    const batch = Buffer.allocUnsafeSlow(template.length);
+    template.copy(batch);
+    await log.append(batch);
+  }
+  return performance.now() - start;
+}
+
+async function fenceCost(dataDir: string): Promise<void> {
+  const tp = { topic: 'bench-fence', partition: 0 };
+  const store = new FileMessageStore({ dataDir });
+  try {
+    // No background fsync: its timer would land in every other round below.
+    const log = await store.openLog(tp, { flushIntervalMs: -1 }, { epoch: 1 });
+    const probeDir = path.join(dataDir, 'fence-probe');
+    await mkdir(probeDir);
+    const fence = await OwnerFence.claim(probeDir, tp, 1, 0, silentLogger, {});
+    const checks = 20_000;
+    const start = performance.now();
+    for (let i = 0; i < checks; i++) fence.check();
+    const checkUs = ((performance.now() - start) * 1000) / checks;
+    await fence.release();
+
+    // Short alternating blocks, so that drift (machine load, page cache) hits both sides alike.
+    const template = templateBatch(1024);
+    const check = OwnerFence.prototype.check;
+    const noCheck = (): void => {};
+    const block = 500;
+    const blocks = 40;
+    let withMs = 0;
+    let withoutMs = 0;
+    for (let round = 0; round < blocks; round++) {
+      withMs += await appendOneByOne(log, template, block);
+      OwnerFence.prototype.check = noCheck; // for comparison only
+      withoutMs += await appendOneByOne(log, template, block);
+      OwnerFence.prototype.check = check;
+    }
+    const perGroup = (ms: number): string => ((ms * 1000) / (block * blocks)).toFixed(1);
+    console.log(`fence check (one stat)             ${checkUs.toFixed(1).padStart(8)} µs`);
+    console.log(
+      `1 KiB append, one per write group  ${perGroup(withMs).padStart(8)} µs with the fence, ` +
+        `${perGroup(withoutMs)} µs without`,
+    );
+  } finally {
+    await store.close();
+  }
+}
+
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'koppa-bench-storage-'));
   const store = new FileMessageStore({ dataDir, defaults: { segmentBytes: 256 * MiB } });
@@ -110,6 +165,7 @@ async function main(): Promise<void> {
       `log sizes: 1 KiB log ${(small.sizeInBytes() / MiB).toFixed(0)} MiB, ` +
         `64 KiB log ${(large.sizeInBytes() / MiB).toFixed(0)} MiB`,
     );
+    await fenceCost(dataDir);
   } finally {
     await store.close();
     await rm(dataDir, { recursive: true, force: true });

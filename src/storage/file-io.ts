@@ -62,9 +62,15 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Replaces `file` atomically: a crash leaves either the old or the new contents. */
-export async function writeFileAtomically(file: string, data: string | Buffer): Promise<void> {
-  const tmp = `${file}.tmp`;
+/**
+ * Replaces `file` atomically: a crash leaves either the old or the new contents. Writers in other
+ * processes need a `tmp` name of their own.
+ */
+export async function writeFileAtomically(
+  file: string,
+  data: string | Buffer,
+  tmp = `${file}.tmp`,
+): Promise<void> {
   const fh = await open(tmp, 'w');
   try {
     await fh.writeFile(data);

@@ -2,19 +2,24 @@
  * The durable embedded message store: one directory of segment files per partition under
  * `dataDir` (see topic-dirs for the naming), opened on demand. The store owns what its logs share:
  * config defaults, the logger, and the memory budgets of tail caches and closed-segment indexes.
+ * Several stores (brokers of one host, in one process or several) may share a data directory:
+ * the owner of a partition opens its log with a claim, which fences everyone else (owner-fence).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isErrno } from './file-io.js';
 import { DEFAULT_LOG_CONFIG, resolveLogConfig } from './log-config.js';
 import { silentLogger, type StorageLogger } from './logger.js';
 import { MemoryBudget } from './memory-budget.js';
+import { OwnerFence } from './owner-fence.js';
 import { FilePartitionLog } from './partition-log.js';
 import { TailCache } from './tail-cache.js';
 import { logDir, partitionFromDirName, partitionKey, topicFromDirName } from './topic-dirs.js';
 import {
+  FencedError,
   LogClosedError,
+  type LogClaim,
   type LogConfig,
   type MessageStore,
   type PartitionLog,
@@ -24,6 +29,16 @@ import {
 export { DEFAULT_LOG_CONFIG };
 
 const MiB = 1024 * 1024;
+
+/**
+ * How long a claim waits, by default, between recording itself and reading the log's tail: the
+ * longest a superseded owner may take from its last fence check to the end of that write (a
+ * writev queued in libuv's thread pool behind slow fsyncs of other logs, a GC pause, a busy event
+ * loop). Two seconds is far beyond that in normal operation and short against ownership changes
+ * (ZooKeeper session timeouts are several seconds). Skipped for a log whose directory did not
+ * exist, which nobody can have had open.
+ */
+export const DEFAULT_FENCE_GRACE_MS = 2000;
 
 export interface FileMessageStoreOptions {
   dataDir: string;
@@ -38,6 +53,14 @@ export interface FileMessageStoreOptions {
   indexCacheBytes?: number;
   /** Wall clock, ms (segment age, retention); tests pass a fake one. */
   clock?: () => number;
+  /** The default of LogClaim.graceMs, ms. Default DEFAULT_FENCE_GRACE_MS (2 s). */
+  fenceGraceMs?: number;
+}
+
+/** An open (or opening) log and the epoch it was claimed for (0: no claim). */
+interface LogEntry {
+  readonly epoch: number;
+  readonly opening: Promise<FilePartitionLog>;
 }
 
 export class FileMessageStore implements MessageStore {
@@ -48,7 +71,8 @@ export class FileMessageStore implements MessageStore {
   private readonly tailBudget: MemoryBudget;
   private readonly tailBytesPerLog: number;
   private readonly indexBudget: MemoryBudget;
-  private readonly logs = new Map<string, Promise<FilePartitionLog>>();
+  private readonly fenceGraceMs: number;
+  private readonly logs = new Map<string, LogEntry>();
   private readonly deletions = new Map<string, Promise<void>>();
   private closing: Promise<void> | null = null;
 
@@ -60,21 +84,37 @@ export class FileMessageStore implements MessageStore {
     this.tailBudget = new MemoryBudget(options.tailCacheBytes ?? 64 * MiB);
     this.tailBytesPerLog = options.tailCacheBytesPerLog ?? 4 * MiB;
     this.indexBudget = new MemoryBudget(options.indexCacheBytes ?? 64 * MiB);
+    this.fenceGraceMs = options.fenceGraceMs ?? DEFAULT_FENCE_GRACE_MS;
+    checkGrace(this.fenceGraceMs);
   }
 
-  openLog(tp: TopicPartition, config?: Partial<LogConfig>): Promise<PartitionLog> {
+  openLog(
+    tp: TopicPartition,
+    config?: Partial<LogConfig>,
+    claim?: LogClaim,
+  ): Promise<PartitionLog> {
     if (this.closing) return Promise.reject(new LogClosedError());
+    try {
+      if (claim) checkClaim(claim);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const key = partitionKey(tp);
     const existing = this.logs.get(key);
-    if (existing) return existing;
-    const opening: Promise<FilePartitionLog> = this.openNew(tp, config, () => {
-      if (this.logs.get(key) === opening) this.logs.delete(key);
-    });
-    this.logs.set(key, opening);
-    opening.catch(() => {
-      if (this.logs.get(key) === opening) this.logs.delete(key);
-    });
-    return opening;
+    if (existing && (!claim || claim.epoch === existing.epoch)) return existing.opening;
+    if (existing && claim && claim.epoch < existing.epoch) {
+      return Promise.reject(new FencedError(tp, claim.epoch, existing.epoch));
+    }
+    const forget = (): void => {
+      if (this.logs.get(key) === entry) this.logs.delete(key);
+    };
+    const entry: LogEntry = {
+      epoch: claim?.epoch ?? 0,
+      opening: this.openNew(tp, config, claim, existing, forget),
+    };
+    this.logs.set(key, entry);
+    entry.opening.catch(forget);
+    return entry.opening;
   }
 
   async listLogs(): Promise<TopicPartition[]> {
@@ -107,11 +147,12 @@ export class FileMessageStore implements MessageStore {
 
   async enforceRetention(now?: number): Promise<void> {
     const errors: unknown[] = [];
-    for (const opening of [...this.logs.values()]) {
+    for (const { opening } of [...this.logs.values()]) {
       try {
         await (await opening).enforceRetention(now);
       } catch (err) {
-        if (err instanceof LogClosedError) continue; // closed or deleted meanwhile
+        // Closed or deleted meanwhile, or another owner's now.
+        if (err instanceof LogClosedError || err instanceof FencedError) continue;
         this.logger.error({ err }, 'log retention failed');
         errors.push(err);
       }
@@ -124,29 +165,61 @@ export class FileMessageStore implements MessageStore {
     return this.closing;
   }
 
+  /**
+   * Opens a log object; with a claim, after fencing and closing `previous` (this store's object
+   * under an older epoch, whose queued writes then finish or fail) and claiming the log on disk.
+   */
   private async openNew(
     tp: TopicPartition,
     overrides: Partial<LogConfig> | undefined,
+    claim: LogClaim | undefined,
+    previous: LogEntry | undefined,
     onClosed: () => void,
   ): Promise<FilePartitionLog> {
-    await this.deletions.get(partitionKey(tp))?.catch(() => undefined);
     const config = resolveLogConfig(this.defaults, overrides);
+    const topicPartition = { topic: tp.topic, partition: tp.partition };
+    const old = await previous?.opening.catch(() => null);
+    if (old && claim) {
+      old.supersede(claim.epoch);
+      await old.close().catch((err: unknown) => {
+        this.logger.error({ ...topicPartition, err }, 'closing a superseded log failed');
+      });
+    }
+    await this.deletions.get(partitionKey(tp))?.catch(() => undefined);
     const dir = logDir(this.dataDir, tp);
+    const fresh = !(await exists(dir));
     await makeDir(dir);
-    return FilePartitionLog.open({
-      dir,
-      topicPartition: { topic: tp.topic, partition: tp.partition },
-      config,
-      logger: this.logger,
-      clock: this.clock,
-      indexBudget: this.indexBudget,
-      tailCache: new TailCache(this.tailBudget, this.tailBytesPerLog),
-      onClosed,
-    });
+    const fence = claim
+      ? await OwnerFence.claim(
+          dir,
+          topicPartition,
+          claim.epoch,
+          fresh ? 0 : (claim.graceMs ?? this.fenceGraceMs),
+          this.logger,
+          topicPartition,
+        )
+      : await OwnerFence.unclaimed(dir, topicPartition);
+    try {
+      return await FilePartitionLog.open({
+        dir,
+        topicPartition,
+        config,
+        logger: this.logger,
+        clock: this.clock,
+        indexBudget: this.indexBudget,
+        tailCache: new TailCache(this.tailBudget, this.tailBytesPerLog),
+        fence,
+        recoverTail: claim !== undefined,
+        onClosed,
+      });
+    } catch (err) {
+      await fence.release();
+      throw err;
+    }
   }
 
   private async deleteNow(tp: TopicPartition, key: string): Promise<void> {
-    const opening = this.logs.get(key);
+    const opening = this.logs.get(key)?.opening;
     this.logs.delete(key);
     const log = await opening?.catch(() => null);
     await log?.shutdown(false);
@@ -171,7 +244,7 @@ export class FileMessageStore implements MessageStore {
 
   private async closeNow(): Promise<void> {
     const results = await Promise.allSettled(
-      [...this.logs.values()].map(async (opening) => {
+      [...this.logs.values()].map(async ({ opening }) => {
         const log = await opening.catch(() => null); // a failed open has nothing to close
         await log?.close();
       }),
@@ -179,6 +252,29 @@ export class FileMessageStore implements MessageStore {
     const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     for (const err of errors) this.logger.error({ err }, 'closing a log failed');
     if (errors.length > 0) throw new AggregateError(errors, 'some logs did not close cleanly');
+  }
+}
+
+function checkClaim(claim: LogClaim): void {
+  if (!Number.isSafeInteger(claim.epoch) || claim.epoch < 1) {
+    throw new RangeError(`owner epoch must be a positive safe integer, got ${claim.epoch}`);
+  }
+  if (claim.graceMs !== undefined) checkGrace(claim.graceMs);
+}
+
+function checkGrace(graceMs: number): void {
+  if (!Number.isFinite(graceMs) || graceMs < 0) {
+    throw new RangeError(`fence grace must be a finite number of ms >= 0, got ${graceMs}`);
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return false;
+    throw err;
   }
 }
 

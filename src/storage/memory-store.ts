@@ -3,6 +3,8 @@
  * semantics, segments included (rolled by the same policy), so that retention and log start
  * offsets behave the same; appends copy the caller's bytes (they may be a view of a socket chunk).
  * Data lives as long as the store: closing a log and opening it again finds it as it was.
+ * Ownership claims are kept with the data, so fencing works between the users of one store (it
+ * has no other process to fence).
  */
 import { AppendWaiters } from './append-waiters.js';
 import { batchSizeAt, writeBaseOffset } from './batch-header.js';
@@ -11,9 +13,11 @@ import { resolveLogConfig } from './log-config.js';
 import { deletionReason, shouldRoll, type DeletionReason } from './log-policy.js';
 import { partitionKey } from './topic-dirs.js';
 import {
+  FencedError,
   LogClosedError,
   OffsetOutOfRangeError,
   type AppendResult,
+  type LogClaim,
   type LogConfig,
   type MessageStore,
   type PartitionLog,
@@ -50,19 +54,27 @@ interface MemorySegment {
 interface LogData {
   segments: MemorySegment[];
   startOffset: number;
+  /** The latest claimed epoch; 0 while nobody has claimed the log. */
+  ownerEpoch: number;
 }
 
 export class MemoryPartitionLog implements PartitionLog {
   private closed = false;
+  private fenced: FencedError | null = null;
   private readonly waiters = new AppendWaiters();
 
   constructor(
     readonly topicPartition: TopicPartition,
     readonly config: LogConfig,
     private readonly data: LogData,
+    readonly epoch: number,
     private readonly clock: () => number,
     private readonly onClosed: (log: MemoryPartitionLog) => void,
   ) {}
+
+  isFenced(): boolean {
+    return this.checkFence() !== null;
+  }
 
   logStartOffset(): number {
     return this.data.startOffset;
@@ -78,7 +90,7 @@ export class MemoryPartitionLog implements PartitionLog {
 
   append(batches: Buffer): Promise<AppendResult> {
     try {
-      this.checkOpen();
+      this.checkWritable();
       const summary = frameBatchSet(batches);
       const now = this.clock();
       const baseOffset = this.logEndOffset();
@@ -159,7 +171,7 @@ export class MemoryPartitionLog implements PartitionLog {
   }
 
   async advanceLogStartOffset(offset: number): Promise<void> {
-    this.checkOpen();
+    this.checkWritable();
     const end = this.logEndOffset();
     if (!Number.isInteger(offset) || offset < 0 || offset > end) {
       throw new OffsetOutOfRangeError(offset, this.data.startOffset, end);
@@ -177,7 +189,7 @@ export class MemoryPartitionLog implements PartitionLog {
   }
 
   async enforceRetention(now = this.clock()): Promise<number> {
-    this.checkOpen();
+    this.checkWritable();
     const segments = this.data.segments;
     let remaining = this.sizeInBytes();
     let count = 0;
@@ -203,7 +215,7 @@ export class MemoryPartitionLog implements PartitionLog {
   async flush(): Promise<void> {}
 
   waitForAppend(offset: number, signal: AbortSignal): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    if (this.closed || this.isFenced()) return Promise.resolve();
     return this.waiters.wait(offset, this.logEndOffset(), signal);
   }
 
@@ -220,6 +232,21 @@ export class MemoryPartitionLog implements PartitionLog {
 
   private checkOpen(): void {
     if (this.closed) throw new LogClosedError(this.topicPartition);
+  }
+
+  private checkWritable(): void {
+    const fenced = this.checkFence();
+    if (fenced) throw fenced;
+    this.checkOpen();
+  }
+
+  /** The error writes get once a newer claim exists (for good), else null. */
+  private checkFence(): FencedError | null {
+    if (!this.fenced && this.data.ownerEpoch !== this.epoch) {
+      this.fenced = new FencedError(this.topicPartition, this.epoch, this.data.ownerEpoch);
+      this.waiters.wakeAll();
+    }
+    return this.fenced;
   }
 
   private deleteOldest(count: number): void {
@@ -241,20 +268,42 @@ export class MemoryMessageStore implements MessageStore {
     this.clock = options.clock ?? Date.now;
   }
 
-  async openLog(tp: TopicPartition, config?: Partial<LogConfig>): Promise<PartitionLog> {
+  async openLog(
+    tp: TopicPartition,
+    config?: Partial<LogConfig>,
+    claim?: LogClaim,
+  ): Promise<PartitionLog> {
     if (this.closed) throw new LogClosedError();
+    if (claim && (!Number.isSafeInteger(claim.epoch) || claim.epoch < 1)) {
+      throw new RangeError(`owner epoch must be a positive safe integer, got ${claim.epoch}`);
+    }
     const key = partitionKey(tp);
     const existing = this.open.get(key);
-    if (existing) return existing;
+    if (existing && (!claim || claim.epoch === existing.epoch)) return existing;
     const resolved = resolveLogConfig(this.defaults, config);
     let entry = this.data.get(key);
     if (!entry) {
       entry = { tp: { topic: tp.topic, partition: tp.partition }, log: newLogData(this.clock()) };
       this.data.set(key, entry);
     }
-    const log = new MemoryPartitionLog(entry.tp, resolved, entry.log, this.clock, (closed) => {
-      if (this.open.get(key) === closed) this.open.delete(key);
-    });
+    if (claim) {
+      if (claim.epoch <= entry.log.ownerEpoch) {
+        throw new FencedError(tp, claim.epoch, entry.log.ownerEpoch);
+      }
+      entry.log.ownerEpoch = claim.epoch; // fences `existing`, which is closed below
+      await existing?.close();
+    }
+    const epoch = claim?.epoch ?? 0;
+    const log = new MemoryPartitionLog(
+      entry.tp,
+      resolved,
+      entry.log,
+      epoch,
+      this.clock,
+      (closed) => {
+        if (this.open.get(key) === closed) this.open.delete(key);
+      },
+    );
     this.open.set(key, log);
     return log;
   }
@@ -271,7 +320,9 @@ export class MemoryMessageStore implements MessageStore {
   }
 
   async enforceRetention(now?: number): Promise<void> {
-    for (const log of this.open.values()) await log.enforceRetention(now);
+    for (const log of this.open.values()) {
+      if (!log.isFenced()) await log.enforceRetention(now);
+    }
   }
 
   async close(): Promise<void> {
@@ -293,7 +344,7 @@ function newSegment(baseOffset: number, now: number): MemorySegment {
 }
 
 function newLogData(now: number): LogData {
-  return { segments: [newSegment(0, now)], startOffset: 0 };
+  return { segments: [newSegment(0, now)], startOffset: 0, ownerEpoch: 0 };
 }
 
 /** The segment holding `offset`: the last whose base offset is not above it. */

@@ -4,7 +4,9 @@
  * while a write is in progress go out together in the next one (one vectored write per segment
  * touched). Reads run concurrently on a snapshot of the segment list and never look past the
  * bytes whose write has completed. Durability follows the flush policy; fsyncs are shared by the
- * appends waiting on them (group commit).
+ * appends waiting on them (group commit). Every write (a group of appends, a roll, a log start
+ * change, retention, the clean-shutdown marker) first checks the log's ownership fence (see
+ * owner-fence): once another owner has claimed the log, this object writes nothing more.
  */
 import { readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -15,10 +17,12 @@ import { deletionReason, shouldRoll, type DeletionReason } from './log-policy.js
 import { recoverSegment } from './log-recovery.js';
 import type { StorageLogger } from './logger.js';
 import type { MemoryBudget } from './memory-budget.js';
+import type { OwnerFence } from './owner-fence.js';
 import { LogSegment, parseSegmentLogName, type SegmentContext } from './segment.js';
 import { SerialQueue } from './serial-queue.js';
 import type { TailCache } from './tail-cache.js';
 import {
+  FencedError,
   LogClosedError,
   LogOfflineError,
   OffsetOutOfRangeError,
@@ -44,6 +48,13 @@ export interface FileLogOptions {
   readonly clock: () => number;
   readonly indexBudget: MemoryBudget;
   readonly tailCache: TailCache;
+  /** The ownership claim this log writes under; released when the log closes. */
+  readonly fence: OwnerFence;
+  /**
+   * Validate the last segment batch by batch even after a clean shutdown: the log was just
+   * claimed, and the previous owner may have written after its last clean close.
+   */
+  readonly recoverTail?: boolean;
   /** Called once the log has closed, so that its store forgets it. */
   readonly onClosed?: (log: FilePartitionLog) => void;
 }
@@ -76,6 +87,8 @@ export class FilePartitionLog implements PartitionLog {
   private failure: Error | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private unflushedMessages = 0;
+  private readonly fence: OwnerFence;
+  private fencedNoted = false;
 
   private constructor(
     private readonly options: FileLogOptions,
@@ -85,6 +98,7 @@ export class FilePartitionLog implements PartitionLog {
   ) {
     this.topicPartition = options.topicPartition;
     this.config = options.config;
+    this.fence = options.fence;
     this.segments = segments;
     this.endOffset = segments[segments.length - 1].nextOffset;
     this.startOffset = Math.min(
@@ -126,8 +140,8 @@ export class FilePartitionLog implements PartitionLog {
       const last = segments[segments.length - 1];
       if (!last) {
         segments.push(await LogSegment.create(ctx, checkpointedStart, options.clock()));
-      } else if (!clean || !(await last.resume())) {
-        if (clean) {
+      } else if (!clean || options.recoverTail || !(await last.resume())) {
+        if (clean && !options.recoverTail) {
           logger.warn(
             { ...logFields, file: last.file },
             'log files disagree with the clean shutdown',
@@ -147,10 +161,27 @@ export class FilePartitionLog implements PartitionLog {
         logStartOffset: log.startOffset,
         logEndOffset: log.endOffset,
         cleanShutdown: clean,
+        epoch: options.fence.epoch,
       },
       'opened log',
     );
     return log;
+  }
+
+  get epoch(): number {
+    return this.fence.epoch;
+  }
+
+  isFenced(): boolean {
+    return this.fence.fenced !== null;
+  }
+
+  /**
+   * Fences this object for good because a newer claim is being made in this process (the store
+   * then closes it, which lets the writes already queued finish or fail first).
+   */
+  supersede(claimedEpoch: number): void {
+    this.noteFenced(this.fence.supersede(claimedEpoch));
   }
 
   logStartOffset(): number {
@@ -218,12 +249,14 @@ export class FilePartitionLog implements PartitionLog {
   }
 
   async advanceLogStartOffset(offset: number): Promise<void> {
+    this.checkNotFenced();
     this.checkOpen();
     if (!Number.isInteger(offset) || offset < 0 || offset > this.endOffset) {
       throw new OffsetOutOfRangeError(offset, this.startOffset, this.endOffset);
     }
     await this.queue.run(async () => {
       if (offset <= this.startOffset) return;
+      this.checkFence();
       await writeFileAtomically(path.join(this.options.dir, LOG_START_OFFSET_FILE), `${offset}\n`);
       this.startOffset = offset;
       await this.deleteOldest(this.closedSegmentsBelow(offset), 'log-start-offset');
@@ -232,6 +265,7 @@ export class FilePartitionLog implements PartitionLog {
 
   enforceRetention(now = this.options.clock()): Promise<number> {
     try {
+      this.checkNotFenced();
       this.checkOpen();
     } catch (err) {
       return Promise.reject(err);
@@ -253,6 +287,7 @@ export class FilePartitionLog implements PartitionLog {
         reason ??= why;
         remaining -= segment.size;
       }
+      if (count > 0) this.checkFence();
       await this.deleteOldest(count, reason);
       return count;
     });
@@ -265,7 +300,7 @@ export class FilePartitionLog implements PartitionLog {
   }
 
   waitForAppend(offset: number, signal: AbortSignal): Promise<void> {
-    if (this.state !== 'open') return Promise.resolve();
+    if (this.state !== 'open' || this.isFenced()) return Promise.resolve();
     return this.waiters.wait(offset, this.endOffset, signal);
   }
 
@@ -298,7 +333,13 @@ export class FilePartitionLog implements PartitionLog {
     if (this.state !== 'open') throw new LogClosedError(this.topicPartition);
   }
 
+  private checkNotFenced(): void {
+    const fenced = this.fence.fenced;
+    if (fenced) throw fenced;
+  }
+
   private checkWritable(): void {
+    this.checkNotFenced();
     this.checkOpen();
     if (this.failure) throw new LogOfflineError(this.topicPartition, { cause: this.failure });
   }
@@ -313,11 +354,12 @@ export class FilePartitionLog implements PartitionLog {
     let next = 0;
     try {
       while (next < group.length) {
+        this.checkNotFenced();
         if (this.failure) throw new LogOfflineError(this.topicPartition, { cause: this.failure });
         next = await this.writeRun(group, next);
       }
     } catch (err) {
-      // The log is offline now (writeRun took it there): nothing from here on is written.
+      // The log is offline or fenced now (writeRun found it so): nothing from here on is written.
       for (const append of group.slice(next)) append.reject(err);
     }
   }
@@ -331,6 +373,8 @@ export class FilePartitionLog implements PartitionLog {
     try {
       segment = await this.segmentTaking(group[first], now);
       run = group.slice(first, this.runEnd(group, first, segment, now));
+      // Immediately before the write (no await in between): a newer owner's claim stops it here.
+      this.checkFence();
       ends = await segment.append(
         run.map((append) => append.batches),
         this.endOffset,
@@ -393,6 +437,7 @@ export class FilePartitionLog implements PartitionLog {
 
   /** Seals the active segment (fsynced, so only the last segment can ever have a torn tail). */
   private async roll(now: number): Promise<LogSegment> {
+    this.checkFence();
     const sealed = this.active;
     await sealed.persist(true, now);
     const next = await LogSegment.create(this.ctx, this.endOffset, now);
@@ -427,6 +472,26 @@ export class FilePartitionLog implements PartitionLog {
     return null;
   }
 
+  /** The fence's check (see owner-fence), noting (once) that the log is fenced when it is. */
+  private checkFence(): void {
+    try {
+      this.fence.check();
+    } catch (err) {
+      if (err instanceof FencedError) this.noteFenced(err);
+      throw err;
+    }
+  }
+
+  private noteFenced(err: FencedError): void {
+    if (this.fencedNoted) return;
+    this.fencedNoted = true;
+    this.waiters.wakeAll();
+    this.options.logger.warn(
+      { ...this.logFields, epoch: err.epoch, claimedEpoch: err.claimedEpoch },
+      'log fenced: another owner claimed it; it takes no more writes',
+    );
+  }
+
   private async syncSegment(segment: LogSegment): Promise<void> {
     try {
       await segment.sync();
@@ -435,8 +500,15 @@ export class FilePartitionLog implements PartitionLog {
     }
   }
 
-  /** Takes the log offline after an I/O failure: the file no longer matches what we know. */
+  /**
+   * Takes the log offline after an I/O failure: the file no longer matches what we know. A fenced
+   * write is no failure: the log stays as it was, and the fence refuses everything after.
+   */
   private fail(err: unknown): Error {
+    if (err instanceof FencedError) {
+      this.noteFenced(err);
+      return err;
+    }
     if (!this.failure) {
       this.failure = err instanceof Error ? err : new Error(String(err));
       this.options.logger.error({ ...this.logFields, err }, 'log write failed; the log is offline');
@@ -487,6 +559,17 @@ export class FilePartitionLog implements PartitionLog {
     for (const segment of doomed) await segment.delete();
   }
 
+  /** Whether the claim still holds, so that close may write the indexes and the marker. */
+  private stillOwner(): boolean {
+    try {
+      this.checkFence();
+      return true;
+    } catch (err) {
+      if (err instanceof FencedError) return false;
+      throw err;
+    }
+  }
+
   private async closeNow(clean: boolean): Promise<void> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
@@ -494,13 +577,16 @@ export class FilePartitionLog implements PartitionLog {
     this.waiters.wakeAll();
     this.options.tailCache.clear();
     try {
-      if (clean && !this.failure) {
+      if (clean && !this.failure && this.stillOwner()) {
         await this.active.persist(false, this.options.clock());
         await writeFileAtomically(path.join(this.options.dir, CLEAN_SHUTDOWN_FILE), '');
       }
     } finally {
       this.state = 'closed';
-      await Promise.all(this.segments.map((segment) => segment.retire()));
+      await Promise.all([
+        ...this.segments.map((segment) => segment.retire()),
+        this.fence.release(),
+      ]);
       this.options.onClosed?.(this);
       this.options.logger.debug({ ...this.logFields, clean }, 'closed log');
     }

@@ -2,6 +2,17 @@
  * The message store: an append-only log per topic-partition holding record batches
  * (Kafka magic v2) as the client sent them. The store assigns offsets by rewriting each
  * batch's baseOffset field (outside the CRC'd range); every other byte is kept as it came.
+ *
+ * Ownership fencing. Several brokers may share one store's data (brokers of one host over one
+ * data directory, each with its own FileMessageStore, or one store shared in process). Each
+ * partition has one owner at a time, with an epoch that grows at every change of owner (kept by
+ * the cluster, not here). The owner opens the log with a claim for its epoch
+ * (`openLog(tp, config, { epoch })`): the claim is recorded durably before the log is read, and
+ * every write to the log (each group of appends, a roll, a log start change, retention, the
+ * clean-shutdown marker) first checks that the recorded claim is still the one this log object
+ * was opened with. Once a newer claim exists, the older object refuses every write with
+ * FencedError (for good), whichever process holds it, so a broker that lost a partition can
+ * never append to it again. The new owner sees everything the old one had acknowledged.
  */
 
 export interface TopicPartition {
@@ -106,9 +117,53 @@ export class LogOfflineError extends Error {
   }
 }
 
+/**
+ * A newer owner has claimed the log: this log object writes nothing any more (every later append
+ * fails the same way). Reads still answer from what this object knew, a prefix of the log, until
+ * it is closed; a store closes a log object itself when a newer claim is made through the same
+ * store. Kafka's NOT_LEADER_OR_FOLLOWER. Also the answer to a claim whose epoch is not above the
+ * log's current one.
+ */
+export class FencedError extends Error {
+  constructor(
+    readonly topicPartition: TopicPartition,
+    /** The epoch of the fenced log object, or of the refused claim (0: opened without a claim). */
+    readonly epoch: number,
+    /**
+     * The log's current claimed epoch when known (0: none). Below `epoch` only when a stale
+     * claimer overwrote this object's claim; the owner then closes the log and claims it again.
+     */
+    readonly claimedEpoch: number | null,
+  ) {
+    super(
+      `log ${topicPartition.topic}-${topicPartition.partition} is fenced: epoch ${epoch} ` +
+        `is not the claimed owner epoch${claimedEpoch === null ? '' : ` (${claimedEpoch})`}`,
+    );
+    this.name = 'FencedError';
+  }
+}
+
+/** What the owner of a partition passes to openLog. */
+export interface LogClaim {
+  /** The owner's epoch: a positive safe integer, above every epoch claimed on this log before. */
+  readonly epoch: number;
+  /**
+   * How long, ms, the claim waits between recording itself and reading the log's tail, so that a
+   * write of the previous owner that passed its check just before the claim has landed (and is
+   * then read and validated like any other batch) before this owner appends. Default: the
+   * store's fence grace (FileMessageStore: `fenceGraceMs`, 2000). Pass 0 when the previous owner
+   * is known to have closed the log (a graceful hand-over). Unused by in-memory stores.
+   */
+  readonly graceMs?: number;
+}
+
 export interface PartitionLog {
   readonly topicPartition: TopicPartition;
   readonly config: LogConfig;
+  /** The epoch this log object was opened under; 0 when it was opened without a claim. */
+  readonly epoch: number;
+  /** True once this object has found its claim superseded (see FencedError); it stays so. */
+  isFenced(): boolean;
   logStartOffset(): number;
   logEndOffset(): number;
   /** Bytes held by the log, all segments together. */
@@ -122,27 +177,50 @@ export interface PartitionLog {
    * The store takes the buffer over: it writes each batch's baseOffset into it in place and may
    * keep referring to it after resolution (recent-tail cache), so the caller must not modify or
    * reuse it. Rejects with InvalidBatchError on bad framing, LogClosedError after close(),
-   * LogOfflineError once a write has failed.
+   * LogOfflineError once a write has failed, FencedError once a newer owner has claimed the log
+   * (checked on disk before each write, so also when the claim came from another process). An
+   * object opened without a claim takes appends only while nobody has claimed the log.
    */
   append(batches: Buffer): Promise<AppendResult>;
   /** Reads whole batches from `offset`; throws OffsetOutOfRangeError outside [start, end]. */
   read(offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult>;
   /** Null when no batch has a timestamp >= target. */
   offsetForTimestamp(timestamp: number): Promise<TimestampLookup | null>;
-  /** Moves the log start offset forward (DeleteRecords, compaction of old offsets). */
+  /**
+   * Moves the log start offset forward (DeleteRecords, compaction of old offsets). FencedError as
+   * append.
+   */
   advanceLogStartOffset(offset: number): Promise<void>;
-  /** Applies retention by time and size now; returns how many segments were deleted. */
+  /**
+   * Applies retention by time and size now; returns how many segments were deleted. FencedError
+   * as append.
+   */
   enforceRetention(now?: number): Promise<number>;
   /** Forces buffered writes to disk. */
   flush(): Promise<void>;
-  /** Resolves when the log end offset moves past `offset`, the signal aborts or the log closes. */
+  /**
+   * Resolves when the log end offset moves past `offset`, the signal aborts, the log closes or
+   * is found fenced.
+   */
   waitForAppend(offset: number, signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface MessageStore {
-  /** Opens the log, creating it if missing; the same object for the same partition. */
-  openLog(tp: TopicPartition, config?: Partial<LogConfig>): Promise<PartitionLog>;
+  /**
+   * Opens the log, creating it if missing; the same object for the same partition while it is
+   * open, except that a claim for a higher epoch than the open object's replaces it.
+   *
+   * With `claim`, the caller owns the partition under `claim.epoch`: the store records the claim
+   * durably, fencing every log object opened under an older epoch (or without a claim) in any
+   * process; waits the claim's grace; then reads the log's tail from disk, validating every batch
+   * of the last segment as after a crash, so that the returned log continues after everything
+   * the previous owners wrote. Rejects with FencedError when the log has already been claimed
+   * with this epoch or a higher one (except by this store's open object for the same epoch,
+   * which is returned), RangeError for an epoch that is not a positive safe integer. A fenced
+   * log object stays fenced: close it, then claim again to append under a newer epoch.
+   */
+  openLog(tp: TopicPartition, config?: Partial<LogConfig>, claim?: LogClaim): Promise<PartitionLog>;
   /** Partitions whose logs exist in the store. */
   listLogs(): Promise<TopicPartition[]>;
   /** Removes the log and its data. */
