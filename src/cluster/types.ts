@@ -17,7 +17,7 @@ export interface BrokerInfo {
 
 export interface Ownership {
   brokerId: number;
-  /** Grows at every change of owner; a write under an older epoch is refused by the store. */
+  /** 1 for the first owner, then grows at every change; a write under an older epoch is refused by the store. */
   epoch: number;
 }
 

@@ -284,7 +284,6 @@ export class ZooKeeperMetadataStore implements MetadataStore {
             full,
             armed ? undefined : this.dataWatcher(conn, path),
           );
-          conn.dataArmed.add(path);
           this.noteData(path, stat, false);
           return { value: data, stat: toStat(stat) };
         } catch (err) {
@@ -584,9 +583,7 @@ export class ZooKeeperMetadataStore implements MetadataStore {
 
   /** `exists` with the path's data watcher: a data watch if it exists, else an existence one. */
   private async armExistence(conn: Connection, op: Op, path: string): Promise<ZkStat | null> {
-    const stat = await this.zkExists(conn, op, this.full(path), this.dataWatcher(conn, path));
-    conn.dataArmed.add(path);
-    return stat;
+    return this.zkExists(conn, op, this.full(path), this.dataWatcher(conn, path));
   }
 
   /**
@@ -602,7 +599,6 @@ export class ZooKeeperMetadataStore implements MetadataStore {
     for (let attempt = 0; attempt < 10; attempt++) {
       try {
         const names = await this.zkGetChildren(conn, op, full, this.childWatcher(conn, path));
-        conn.childArmed.add(path);
         this.noteChildren(path, names, report);
         return names;
       } catch (err) {
@@ -1034,6 +1030,11 @@ export class ZooKeeperMetadataStore implements MetadataStore {
     );
   }
 
+  private relative(full: string): string {
+    if (!this.chroot) return full;
+    return full === this.chroot ? '/' : full.slice(this.chroot.length);
+  }
+
   private full(path: string): string {
     if (!this.chroot) return path;
     return path === '/' ? this.chroot : this.chroot + path;
@@ -1076,9 +1077,10 @@ export class ZooKeeperMetadataStore implements MetadataStore {
     watcher: Watcher | undefined,
   ): Promise<{ data: Buffer; stat: ZkStat }> {
     return this.call(conn, op, (done) =>
-      conn.client.getData(full, watcher, (err, data, stat) =>
-        done(err, { data: data ?? EMPTY, stat }),
-      ),
+      conn.client.getData(full, watcher, (err, data, stat) => {
+        if (!err && watcher) conn.dataArmed.add(this.relative(full));
+        done(err, { data: data ?? EMPTY, stat });
+      }),
     );
   }
 
@@ -1089,7 +1091,10 @@ export class ZooKeeperMetadataStore implements MetadataStore {
     watcher: Watcher | undefined,
   ): Promise<ZkStat | null> {
     return this.call(conn, op, (done) =>
-      conn.client.exists(full, watcher, (err, stat) => done(err, stat ?? null)),
+      conn.client.exists(full, watcher, (err, stat) => {
+        if (!err && watcher) conn.dataArmed.add(this.relative(full));
+        done(err, stat ?? null);
+      }),
     );
   }
 
@@ -1100,7 +1105,10 @@ export class ZooKeeperMetadataStore implements MetadataStore {
     watcher: Watcher | undefined,
   ): Promise<string[]> {
     const names = await this.call<string[]>(conn, op, (done) =>
-      conn.client.getChildren(full, watcher, (err, children) => done(err, children ?? [])),
+      conn.client.getChildren(full, watcher, (err, children) => {
+        if (!err && watcher) conn.childArmed.add(this.relative(full));
+        done(err, children ?? []);
+      }),
     );
     return [...names].sort();
   }

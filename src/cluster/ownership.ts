@@ -1,0 +1,440 @@
+/**
+ * Partition ownership as one broker runs it. Each partition of each known topic has a state:
+ * the owner node as last read (`/koppa/owners/<topic>/<partition>`, ephemeral, JSON
+ * `{brokerId, epoch, topicId}`) and, when this broker holds it, the epoch it gained it under.
+ * Work is per partition (one task at a time per partition, a bounded number overall), driven by
+ * notifications on owner nodes and by changes of the live-broker list and of the topics:
+ *
+ * - no owner and this broker is preferred: take the next epoch (compare-and-set on the epoch
+ *   node), create the owner node (losing that race is fine), check that no later epoch was
+ *   handed out meanwhile (else give the node back and start again), then 'gained';
+ * - held but no longer preferred (a broker joined, or this one is leaving): 'lost' first, then
+ *   delete the owner node (compare-and-delete on its version) so the preferred broker takes it;
+ * - an owner node of this broker that it does not hold (re-created by the store in a new
+ *   session, or left by a failed step): adopt it under a new epoch when preferred, else delete.
+ */
+import type { Logger } from 'pino';
+import {
+  BadVersionError,
+  NotFoundError,
+  type MetadataStore,
+  type Notification,
+} from '../metadata/types.js';
+import type { TopicPartition } from '../storage/types.js';
+import type { EpochStore } from './epochs.js';
+import { ownerPath, partitionKey, partitionOfOwnerPath } from './paths.js';
+import { preferredBroker } from './placement.js';
+import type { WatchedTopic } from './topic-watcher.js';
+import type { Ownership, OwnershipEvent } from './types.js';
+import { WorkQueue } from './work-queue.js';
+
+interface OwnerRecord extends Ownership {
+  /** The topic id (hex) the node was written for. */
+  topicId: string | null;
+  /** The node's version, for compare-and-delete. */
+  version: number;
+}
+
+interface PartitionState {
+  readonly tp: TopicPartition;
+  readonly key: string;
+  /** The topic id this partition belongs to. */
+  topicId: string;
+  /** The owner node as last read; null when absent. */
+  owner: OwnerRecord | null;
+  /** The owner node must be (re-)read before deciding anything. */
+  stale: boolean;
+  /** Set while this broker holds the partition ('gained' sent, 'lost' not yet). */
+  mine?: { epoch: number; version: number };
+}
+
+export interface OwnershipOptions {
+  store: MetadataStore;
+  brokerId: number;
+  logger: Logger;
+  epochs: EpochStore;
+  /** Ids of the live brokers as last seen (this broker is added while it takes part). */
+  liveBrokerIds: () => Iterable<number>;
+  emit: (event: OwnershipEvent) => void;
+  /** Tells that another broker's ownership changed (the caller debounces). */
+  changed: () => void;
+  /** Most metadata-store operations in flight at once. */
+  concurrency: number;
+}
+
+export class PartitionOwnership {
+  private readonly partitions = new Map<string, PartitionState>();
+  /** Partition states by topic name, indexed by partition. */
+  private readonly topics = new Map<string, PartitionState[]>();
+  private readonly queue: WorkQueue;
+  private readonly store: MetadataStore;
+  private readonly brokerId: number;
+  private readonly logger: Logger;
+  private unsubscribe?: () => void;
+  /** May acquire and keep partitions (false before start, after expiry, when leaving). */
+  private participating = false;
+  /** The metadata session is connected: held partitions may be written. */
+  private healthy = true;
+  /** Bumped whenever the session is lost or replaced: work begun before it is void. */
+  private generation = 0;
+
+  constructor(private readonly options: OwnershipOptions) {
+    this.store = options.store;
+    this.brokerId = options.brokerId;
+    this.logger = options.logger;
+    this.queue = new WorkQueue({
+      limit: options.concurrency,
+      retryDelayMs: 500,
+      onError: (key, err) =>
+        this.logger.warn({ err, partition: key.replace('\u0000', '-') }, 'ownership step failed'),
+    });
+  }
+
+  start(): void {
+    this.unsubscribe = this.store.onNotification((n) => this.onNotification(n));
+    this.participating = true;
+  }
+
+  // ---- what callers ask -------------------------------------------------------------------
+
+  ownerOf(tp: TopicPartition): Ownership | null {
+    const state = this.partitions.get(partitionKey(tp));
+    const owner = state?.owner;
+    if (!state || !owner || owner.topicId !== state.topicId) return null;
+    return { brokerId: owner.brokerId, epoch: owner.epoch };
+  }
+
+  ownsNow(tp: TopicPartition): boolean {
+    return this.healthy && this.partitions.get(partitionKey(tp))?.mine !== undefined;
+  }
+
+  /** The topic id the partition belongs to, when it is known. */
+  topicIdOf(tp: TopicPartition): string | undefined {
+    return this.partitions.get(partitionKey(tp))?.topicId;
+  }
+
+  /** Partitions this broker holds, with their epochs. */
+  held(): { partition: TopicPartition; epoch: number }[] {
+    const held: { partition: TopicPartition; epoch: number }[] = [];
+    for (const state of this.partitions.values()) {
+      if (state.mine) held.push({ partition: state.tp, epoch: state.mine.epoch });
+    }
+    return held;
+  }
+
+  /** Resolves once no ownership work runs or waits (retries due later aside). */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  // ---- what changes -----------------------------------------------------------------------
+
+  /** A topic appeared, grew, was deleted (`topic` undefined) or was created again. */
+  updateTopic(name: string, topic: WatchedTopic | undefined): void {
+    const states = this.topics.get(name) ?? [];
+    const count = topic ? topic.partitions : 0;
+    const replaced = topic !== undefined && states.length > 0 && states[0].topicId !== topic.id;
+    // Partitions that no longer exist (topic deleted or replaced): drop them without 'lost',
+    // as the contract says, and delete this broker's owner nodes.
+    const keep = replaced ? 0 : Math.min(count, states.length);
+    for (const state of states.slice(keep)) {
+      this.partitions.delete(state.key);
+      state.mine = undefined;
+      this.schedule(state, true);
+    }
+    const next = states.slice(0, keep);
+    for (let p = keep; p < count; p++) {
+      const tp = { topic: name, partition: p };
+      const state: PartitionState = {
+        tp,
+        key: partitionKey(tp),
+        topicId: topic!.id,
+        owner: null,
+        stale: true,
+      };
+      next.push(state);
+      this.partitions.set(state.key, state);
+      this.schedule(state, false);
+    }
+    if (next.length > 0) this.topics.set(name, next);
+    else this.topics.delete(name);
+    if (keep !== states.length || keep !== count) this.options.changed();
+  }
+
+  /** The live brokers changed (or may have): every partition's preferred owner may differ. */
+  reconsiderAll(reread = false): void {
+    for (const state of this.partitions.values()) {
+      if (reread) state.stale = true;
+      this.schedule(state, false);
+    }
+  }
+
+  /** The session's connection is lost: stop writing until it is back. */
+  disconnected(): void {
+    this.healthy = false;
+    this.queue.pause();
+  }
+
+  /** The same session is back: nothing was lost. */
+  connected(): void {
+    this.healthy = true;
+    this.queue.resume();
+    this.reconsiderAll();
+  }
+
+  /** The session is (presumed) gone: every held partition is lost. */
+  expired(): void {
+    this.healthy = false;
+    this.participating = false;
+    this.generation++;
+    this.queue.pause();
+    this.queue.clear();
+    this.loseAll();
+  }
+
+  /** A session is back after expiry: take part again, re-reading every owner node. */
+  reconnected(): void {
+    this.healthy = true;
+    this.participating = true;
+    this.generation++;
+    this.queue.resume();
+    this.reconsiderAll(true);
+  }
+
+  /**
+   * Graceful hand-over: stop taking partitions, send 'lost' for everything held, let running
+   * steps finish. Returns the owner nodes of this broker (path and version) to delete.
+   */
+  async leave(): Promise<{ path: string; version: number }[]> {
+    this.participating = false;
+    this.queue.stop();
+    // 'lost' at once; a step still running can no longer gain (it gives its node back).
+    this.loseAll();
+    await this.queue.idle();
+    const nodes: { path: string; version: number }[] = [];
+    for (const state of this.partitions.values()) {
+      if (state.owner?.brokerId === this.brokerId) {
+        nodes.push({ path: ownerPath(state.tp), version: state.owner.version });
+      }
+    }
+    return nodes;
+  }
+
+  /** Stops all work; held partitions are lost (their nodes stay until the session ends). */
+  stop(): void {
+    this.participating = false;
+    this.generation++;
+    this.unsubscribe?.();
+    this.queue.stop();
+    this.loseAll();
+  }
+
+  // ---- the per-partition step -------------------------------------------------------------
+
+  private onNotification(n: Notification): void {
+    const tp = partitionOfOwnerPath(n.path);
+    if (!tp) return;
+    const state = this.partitions.get(partitionKey(tp));
+    this.logger.debug(
+      { partition: tp, type: n.type, known: state !== undefined },
+      'owner notification',
+    );
+    if (state) this.schedule(state, true);
+  }
+
+  private schedule(state: PartitionState, reread: boolean): void {
+    if (reread) state.stale = true;
+    this.queue.schedule(state.key, () => this.step(state));
+  }
+
+  private async step(state: PartitionState): Promise<void> {
+    const generation = this.generation;
+    if (state.stale) await this.readOwner(state);
+    if (generation !== this.generation) return;
+    const owner = state.owner;
+    const current = this.partitions.get(state.key) === state;
+    if (!current) {
+      // The partition is gone (its topic deleted or replaced): only clean up.
+      if (owner?.brokerId === this.brokerId && owner.topicId === state.topicId) {
+        await this.deleteQuietly(state, owner.version);
+      }
+      return;
+    }
+    const preferred = this.participating
+      ? preferredBroker(state.tp, this.candidates()) === this.brokerId
+      : false;
+    const ownerIsMe = owner?.brokerId === this.brokerId;
+
+    if (state.mine) {
+      if (!ownerIsMe || owner?.epoch !== state.mine.epoch) {
+        // The node went away or was replaced under this broker.
+        this.lose(state);
+        this.schedule(state, false);
+      } else if (!preferred) {
+        await this.handOver(state);
+      }
+      return;
+    }
+    if (ownerIsMe) {
+      const stale = owner!.topicId !== state.topicId;
+      if (preferred && !stale) await this.adopt(state, owner!.version);
+      else if (this.participating || stale) await this.deleteQuietly(state, owner!.version);
+      return;
+    }
+    if (!owner && preferred) await this.acquire(state);
+  }
+
+  private candidates(): Set<number> {
+    const ids = new Set(this.options.liveBrokerIds());
+    ids.add(this.brokerId);
+    return ids;
+  }
+
+  private async readOwner(state: PartitionState): Promise<void> {
+    state.stale = false;
+    let node;
+    try {
+      node = await this.store.get(ownerPath(state.tp));
+    } catch (err) {
+      state.stale = true;
+      throw err;
+    }
+    let next: OwnerRecord | null = null;
+    if (node) {
+      try {
+        next = { ...decodeOwner(node.value), version: node.stat.version };
+      } catch (err) {
+        this.logger.warn({ err, partition: state.tp }, 'ignoring an unreadable owner node');
+      }
+    }
+    const previous = state.owner;
+    state.owner = next;
+    this.logger.debug({ partition: state.tp, owner: next }, 'owner node read');
+    const moved =
+      previous?.brokerId !== next?.brokerId ||
+      previous?.epoch !== next?.epoch ||
+      previous?.topicId !== next?.topicId;
+    const others =
+      (previous !== null && previous.brokerId !== this.brokerId) ||
+      (next !== null && next.brokerId !== this.brokerId);
+    if (moved && others) this.options.changed();
+  }
+
+  private async acquire(state: PartitionState): Promise<void> {
+    const generation = this.generation;
+    const epoch = await this.options.epochs.next(state.tp, state.topicId);
+    if (!this.stillCurrent(state, generation)) return;
+    const value = encodeOwner(this.brokerId, epoch, state.topicId);
+    let version: number;
+    try {
+      const stat = await this.store.put(ownerPath(state.tp), value, {
+        ephemeral: true,
+        expectedVersion: -1,
+      });
+      version = stat.version;
+    } catch (err) {
+      if (!(err instanceof BadVersionError)) throw err;
+      this.schedule(state, true); // another broker was quicker: see who
+      return;
+    }
+    await this.confirm(state, generation, epoch, version);
+  }
+
+  /** Takes over an owner node of this broker that it does not hold, under a new epoch. */
+  private async adopt(state: PartitionState, nodeVersion: number): Promise<void> {
+    const generation = this.generation;
+    const epoch = await this.options.epochs.next(state.tp, state.topicId);
+    if (!this.stillCurrent(state, generation)) return;
+    let version: number;
+    try {
+      const stat = await this.store.put(
+        ownerPath(state.tp),
+        encodeOwner(this.brokerId, epoch, state.topicId),
+        { expectedVersion: nodeVersion },
+      );
+      version = stat.version;
+    } catch (err) {
+      if (!(err instanceof BadVersionError)) throw err;
+      this.schedule(state, true);
+      return;
+    }
+    await this.confirm(state, generation, epoch, version);
+  }
+
+  /**
+   * The owner node holds `epoch`: make sure no later epoch was handed out while this broker
+   * was between taking the epoch and writing the node (a later owner may have come and gone
+   * meanwhile), then hold the partition.
+   */
+  private async confirm(
+    state: PartitionState,
+    generation: number,
+    epoch: number,
+    version: number,
+  ): Promise<void> {
+    const { record } = await this.options.epochs.read(state.tp);
+    if (generation !== this.generation) return; // the next session sorts the node out
+    if (record.epoch !== epoch || !this.participating || this.partitions.get(state.key) !== state) {
+      await this.deleteQuietly(state, version);
+      this.schedule(state, true);
+      return;
+    }
+    state.owner = { brokerId: this.brokerId, epoch, topicId: state.topicId, version };
+    state.mine = { epoch, version };
+    this.logger.debug({ partition: state.tp, epoch }, 'gained');
+    this.options.emit({ kind: 'gained', partition: state.tp, epoch });
+  }
+
+  private stillCurrent(state: PartitionState, generation: number): boolean {
+    return (
+      generation === this.generation &&
+      this.participating &&
+      this.partitions.get(state.key) === state
+    );
+  }
+
+  /** 'lost' first, so that writes stop, then the node goes so the preferred broker takes it. */
+  private async handOver(state: PartitionState): Promise<void> {
+    const version = state.mine!.version;
+    this.lose(state);
+    await this.deleteQuietly(state, version);
+  }
+
+  private lose(state: PartitionState): void {
+    const mine = state.mine;
+    if (!mine) return;
+    state.mine = undefined;
+    this.logger.debug({ partition: state.tp, epoch: mine.epoch }, 'lost');
+    this.options.emit({ kind: 'lost', partition: state.tp, epoch: mine.epoch });
+  }
+
+  private loseAll(): void {
+    for (const state of this.partitions.values()) this.lose(state);
+  }
+
+  private async deleteQuietly(state: PartitionState, version: number): Promise<void> {
+    this.logger.debug({ partition: state.tp, version }, 'deleting owner node');
+    try {
+      await this.store.delete(ownerPath(state.tp), version);
+    } catch (err) {
+      if (!(err instanceof NotFoundError) && !(err instanceof BadVersionError)) throw err;
+    }
+    state.stale = true;
+  }
+}
+
+function encodeOwner(brokerId: number, epoch: number, topicId: string): Buffer {
+  return Buffer.from(JSON.stringify({ brokerId, epoch, topicId }));
+}
+
+function decodeOwner(value: Buffer): Omit<OwnerRecord, 'version'> {
+  const parsed = JSON.parse(value.toString('utf8')) as Partial<OwnerRecord>;
+  if (typeof parsed.brokerId !== 'number' || typeof parsed.epoch !== 'number') {
+    throw new Error('owner node without broker id and epoch');
+  }
+  return {
+    brokerId: parsed.brokerId,
+    epoch: parsed.epoch,
+    topicId: typeof parsed.topicId === 'string' ? parsed.topicId : null,
+  };
+}
