@@ -37,6 +37,10 @@ async function main(): Promise<void> {
     [
       join(ROOT, 'bin/koppa.js'),
       'standalone',
+      '--brokers',
+      '1',
+      '--http-port',
+      '0',
       '--data-dir',
       join(dir, 'data'),
       '--kafka-listeners',

@@ -1,7 +1,5 @@
 /** What the Kafka API handlers of one broker share. */
 
-/** Every partition has one leader, this broker, at epoch 0, until the cluster brings ownership. */
-export const LEADER_EPOCH = 0;
 /** Kafka's "authorized operations not requested" value. */
 export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 import type { HostContext, TopicRegistry } from '../../src/api/index.js';
@@ -23,5 +21,7 @@ export interface KafkaBrokerContext {
   readonly partitions: PartitionManager;
   readonly topicService: TopicService;
   readonly coordinator: GroupCoordinatorApi;
+  /** Full name of __consumer_offsets (in the metadata namespace). */
+  readonly offsetsTopicName: string;
   readonly producerIds: ProducerIdAllocator;
 }

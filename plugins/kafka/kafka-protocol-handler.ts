@@ -1,5 +1,10 @@
 /** The Kafka protocol handler: wires settings, state and API handlers to the TCP listeners. */
-import type { HostContext, ListenerInfo, ProtocolHandler } from '../../src/api/index.js';
+import type {
+  HostContext,
+  ListenerInfo,
+  OwnershipEvent,
+  ProtocolHandler,
+} from '../../src/api/index.js';
 import type { ApiHandler, ApiKeyNumber } from './apis/api-handler.js';
 import { apiVersionsHandler } from './apis/api-versions.js';
 import { createPartitionsHandler } from './apis/create-partitions.js';
@@ -18,6 +23,7 @@ import { offsetDeleteHandler } from './apis/offset-delete.js';
 import { offsetFetchHandler } from './apis/offset-fetch.js';
 import { syncGroupHandler } from './apis/sync-group.js';
 import { fetchHandler } from './apis/fetch.js';
+import { offsetForLeaderEpochHandler } from './apis/offset-for-leader-epoch.js';
 import { findCoordinatorHandler } from './apis/find-coordinator.js';
 import { initProducerIdHandler } from './apis/init-producer-id.js';
 import { listOffsetsHandler } from './apis/list-offsets.js';
@@ -45,12 +51,14 @@ export class KafkaProtocolHandler implements ProtocolHandler {
   private server?: KafkaServer;
   private producerExpiryTimer?: NodeJS.Timeout;
   private offsetsTopic?: OffsetsTopic;
+  private unsubscribeCluster?: () => void;
 
   async initialize(host: HostContext): Promise<void> {
     const config = parseKafkaConfig(host.rawConfig);
     const partitions = new PartitionManager(
       host.messageStore,
       host.topics,
+      host.cluster,
       host.logger.child({ component: 'partitions' }),
     );
     const namer = new TopicNamer(
@@ -97,6 +105,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
       partitions,
       topicService: new TopicService(host.topics, namer, partitions, config),
       coordinator,
+      offsetsTopicName: offsetsTopic.fullName,
       producerIds: new ProducerIdAllocator(host.metadataStore),
     };
     const handlers = new Map<number, ApiHandler>();
@@ -115,6 +124,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
     add(describeClusterHandler(broker));
     add(initProducerIdHandler(broker));
     add(findCoordinatorHandler(broker));
+    add(offsetForLeaderEpochHandler(broker));
     add(syncGroupHandler(broker));
     add(offsetFetchHandler(broker));
     add(offsetDeleteHandler(broker));
@@ -143,9 +153,8 @@ export class KafkaProtocolHandler implements ProtocolHandler {
   async start(): Promise<ListenerInfo[]> {
     if (!this.server || !this.broker)
       throw new Error('kafka protocol handler started before initialize');
-    this.startCoordinator();
+    this.unsubscribeCluster = this.broker.host.cluster.onEvent((event) => this.onOwnership(event));
     const bound = await this.server.listen(this.broker.config.listeners);
-    this.broker.partitions.openAll();
     // A listener on port 0 got its port from the OS; advertise that one.
     this.broker.config.advertisedListeners.forEach((advertised, i) => {
       if (advertised.port === 0 && bound[i]) advertised.port = bound[i].port;
@@ -159,26 +168,44 @@ export class KafkaProtocolHandler implements ProtocolHandler {
     return bound;
   }
 
+  /** Where Kafka clients reach this broker, for the cluster to advertise. */
+  protocolDataToAdvertise(): string {
+    return this.broker!.config.advertisedListeners.map(
+      (l) => `${l.name}://${l.host}:${l.port}`,
+    ).join(',');
+  }
+
   /**
-   * Owns every __consumer_offsets partition (one broker) and replays them in the background;
-   * until a partition is loaded its groups get COORDINATOR_LOAD_IN_PROGRESS.
+   * Ownership moves partitions between brokers. A gained __consumer_offsets partition is
+   * replayed into the coordinator (its groups get COORDINATOR_LOAD_IN_PROGRESS meanwhile); a
+   * lost one is unloaded: its groups moved, nobody left them, so no member-removed events.
    */
-  private startCoordinator(): void {
-    const { coordinator, host } = this.broker!;
-    const offsetsTopic = this.offsetsTopic!;
-    const count = host.topics.get(offsetsTopic.fullName)!.partitions;
-    for (let p = 0; p < count; p++) coordinator.beginLoad(p);
-    for (let p = 0; p < count; p++) {
-      offsetsTopic
-        .load(coordinator, p)
+  private onOwnership(event: OwnershipEvent): void {
+    if (event.kind === 'changed') return;
+    const { partitions, coordinator, host } = this.broker!;
+    const { topic, partition } = event.partition;
+    const offsets = topic === this.offsetsTopic!.fullName;
+    if (event.kind === 'gained') {
+      partitions.gained(topic, partition);
+      if (offsets) {
+        coordinator.beginLoad(partition);
+        this.offsetsTopic!.load(coordinator, partition).catch((err: unknown) =>
+          host.logger.error({ err, partition }, 'loading offsets partition failed'),
+        );
+      }
+    } else {
+      if (offsets) coordinator.unload(partition);
+      partitions
+        .lost(topic, partition)
         .catch((err: unknown) =>
-          host.logger.error({ err, partition: p }, 'loading offsets partition failed'),
+          host.logger.warn({ err, topic, partition }, 'releasing partition failed'),
         );
     }
   }
 
   async stop(): Promise<void> {
     clearInterval(this.producerExpiryTimer);
+    this.unsubscribeCluster?.();
     // Pending joins and syncs are answered now rather than left to time out.
     this.broker?.coordinator.shutdown();
     // In-flight requests get a share of the host's shutdown budget; long polls end at once.

@@ -1,6 +1,11 @@
 /** Command-line flags: `--key value` or `--key=value`, kebab-case or camelCase keys. */
 import { kebabToCamel, type RawConfig } from '../config/sources.js';
 
+/** Short flag names for the settings people pass most. */
+const ALIASES: Record<string, string> = {
+  httpPort: 'webServicePort',
+};
+
 export interface ParsedArgs {
   command: string;
   configFile?: string;
@@ -27,7 +32,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     }
     const name = kebabToCamel(key);
     if (name === 'config') configFile = value;
-    else flags[name] = value;
+    else flags[ALIASES[name] ?? name] = value;
   }
   return { command, configFile, flags };
 }

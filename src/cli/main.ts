@@ -1,17 +1,22 @@
 /**
- * `koppa standalone` runs the embedded default; `koppa broker --config FILE` runs one broker of
- * a cluster. Settings: file, then KOPPA_* environment, then flags.
+ * `koppa standalone` runs the embedded default (three brokers in one process); `koppa broker
+ * --config FILE` runs one broker of a cluster. Settings: file, then KOPPA_* environment, then
+ * flags.
  */
 import { ConfigError } from '../config/fields.js';
 import { readConfigFile, readEnvironment, type RawConfig } from '../config/sources.js';
 import { BrokerService } from '../host/broker-service.js';
 import { parseArgs } from './args.js';
+import { startStandalone } from './standalone.js';
 
 const USAGE = `usage: koppa <command> [--config FILE] [--<setting> VALUE ...]
 
 commands:
-  standalone   one broker with embedded metadata and a local store under ./data
-  broker       one broker configured by --config FILE and flags
+  standalone   a cluster in one process: --brokers N (default 3) brokers on consecutive ports
+               from --listen HOST:PORT (default 127.0.0.1:9092) and --http-port (default 8080),
+               with metadata and data under --data-dir (default ./data); no ZooKeeper needed
+  broker       one broker of a cluster: --config FILE, and --broker-id, --listen HOST:PORT,
+               --http-port, --metadata-store-url zk:HOST:PORT[/chroot], --data-dir
   help         this text
 
 Any setting can be given as a flag (--data-dir ./data, --kafka-listeners PLAINTEXT://127.0.0.1:9092)
@@ -41,15 +46,15 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
 
-  let raw: RawConfig;
-  let broker: BrokerService;
+  let brokers: BrokerService[];
   try {
-    raw = {
+    const raw: RawConfig = {
       ...(args.configFile ? readConfigFile(args.configFile) : {}),
       ...readEnvironment(process.env),
       ...args.flags,
     };
-    broker = await BrokerService.start(raw);
+    brokers =
+      args.command === 'standalone' ? await startStandalone(raw) : [await BrokerService.start(raw)];
   } catch (err) {
     console.error(
       err instanceof ConfigError ? err.message : `koppa failed to start: ${(err as Error).stack}`,
@@ -58,33 +63,33 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
 
-  for (const l of broker.listeners) {
-    console.log(
-      `koppa broker ${broker.config.brokerId}: ${l.name} listening on ${l.host}:${l.port}`,
-    );
+  for (const broker of brokers) {
+    const id = broker.config.brokerId;
+    for (const l of broker.listeners)
+      console.log(`koppa broker ${id}: ${l.name} listening on ${l.host}:${l.port}`);
+    console.log(`koppa broker ${id}: HTTP on ${broker.config.bindAddress}:${broker.httpPort}`);
   }
-  console.log(
-    `koppa broker ${broker.config.brokerId}: data in ${broker.config.dataDir}, metadata ${broker.config.metadataStoreUrl}`,
-  );
+  const [first] = brokers;
+  console.log(`koppa: data in ${first.config.dataDir}, metadata ${first.config.metadataStoreUrl}`);
 
   // A bug must not take every client down with it: log it loudly and keep serving.
   process.on('unhandledRejection', (err) =>
-    broker.logger.error({ err }, 'unhandled promise rejection'),
+    first.logger.error({ err }, 'unhandled promise rejection'),
   );
 
   let signals = 0;
   const shutdown = (signal: string) => {
     if (++signals > 1) {
-      broker.logger.warn({ signal }, 'second signal, exiting now');
+      first.logger.warn({ signal }, 'second signal, exiting now');
       process.exit(1);
     }
-    broker.logger.info({ signal }, 'shutting down');
+    first.logger.info({ signal }, 'shutting down');
     const timer = setTimeout(() => {
-      broker.logger.error('graceful shutdown timed out, exiting');
+      first.logger.error('graceful shutdown timed out, exiting');
       process.exit(1);
-    }, broker.config.shutdownTimeoutMs);
+    }, first.config.shutdownTimeoutMs);
     timer.unref();
-    void broker.stop().then(() => process.exit(0));
+    void Promise.all(brokers.map((b) => b.stop())).then(() => process.exit(0));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

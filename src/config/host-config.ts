@@ -17,6 +17,16 @@ const hostSchema = z.object({
   metadataStoreUrl: optionalStr(),
   /** `file` (segment files under dataDir, durable) or `memory` (tests). */
   messageStore: oneOf(['file', 'memory'], 'file'),
+  /** Address of the HTTP port (health, metrics); Pulsar's bindAddress. */
+  bindAddress: str('127.0.0.1'),
+  /** HTTP port (Pulsar's webServicePort); 0 lets the OS choose. */
+  webServicePort: int(8080, 0, 65535),
+  /** The broker's rack, advertised to clients (Kafka's broker.rack). */
+  rack: optionalStr(),
+  /** ZooKeeper session timeout (Pulsar's name); a broker silent this long loses what it owns. */
+  zooKeeperSessionTimeoutMillis: int(30_000, 1000),
+  /** Metadata operations give up after this long (Pulsar's name). */
+  metadataStoreOperationTimeoutSeconds: int(30, 1),
   logLevel: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),
   /** Graceful shutdown gives up and exits after this long. */
   shutdownTimeoutMs: int(30_000, 0),
@@ -27,6 +37,11 @@ const hostSchema = z.object({
   logFlushIntervalMessages: int(-1, -1),
   logFlushIntervalMs: int(1000, -1),
   logIndexIntervalBytes: int(4096, 1),
+  /**
+   * After claiming a partition's log, wait this long before reading its tail, so a write the
+   * previous owner began just before the claim has landed (brokers sharing a data directory).
+   */
+  logFenceGraceMs: int(2000, 0),
   logRetentionCheckIntervalMs: int(5 * 60 * 1000, 1000),
   /** Log each request at debug level. */
   logRequests: bool(false),

@@ -1,15 +1,21 @@
 /**
- * One broker: its stores, its protocol handlers and its lifecycle. Shutdown runs in reverse
- * order of start-up (handlers stop serving before the stores close), and only once.
+ * One broker: its stores, its protocol handlers, its place in the cluster and its lifecycle.
+ * Start-up: stores, topics, handlers (listening), HTTP, then the cluster (the broker advertises
+ * real ports and starts owning partitions). Shutdown runs the other way round, once: handlers
+ * stop serving and drain, ownership is released so other brokers take over at once, then the
+ * stores close.
  */
 import type { Logger } from 'pino';
+import { Cluster } from '../cluster/cluster.js';
 import { HOST_CONFIG_KEYS, parseHostConfig, type HostConfig } from '../config/host-config.js';
 import type { RawConfig } from '../config/sources.js';
+import { startHttpServer, type HttpServer } from '../http/http-server.js';
 import { createLogger } from '../logging/logger.js';
 import { openMetadataStore, type MemoryMetadataTree } from '../metadata/index.js';
 import type { MetadataStore } from '../metadata/types.js';
 import type { MessageStore } from '../storage/types.js';
 import { TopicRegistry } from '../topics/topic-registry.js';
+import { DeferredClusterView } from './deferred-cluster.js';
 import { loadProtocolHandlers, type LoadedHandler } from './plugin-loader.js';
 import type { HostContext, ListenerInfo } from './protocol-handler.js';
 import { createMessageStore } from './stores.js';
@@ -25,6 +31,9 @@ export class BrokerService {
   private retentionTimer?: NodeJS.Timeout;
   private shuttingDown = false;
   private stopping?: Promise<void>;
+  private cluster?: Cluster;
+  private http?: HttpServer;
+  readonly clusterView: DeferredClusterView;
   listeners: ListenerInfo[] = [];
 
   private constructor(
@@ -34,7 +43,9 @@ export class BrokerService {
     readonly metadataStore: MetadataStore,
     readonly messageStore: MessageStore,
     readonly topics: TopicRegistry,
-  ) {}
+  ) {
+    this.clusterView = new DeferredClusterView(config.brokerId);
+  }
 
   static async start(
     rawConfig: RawConfig,
@@ -46,6 +57,8 @@ export class BrokerService {
     const metadataStore = await openMetadataStore(config.metadataStoreUrl, {
       trees: options.metadataTrees,
       logger: logger.child({ component: 'metadata' }),
+      sessionTimeoutMs: config.zooKeeperSessionTimeoutMillis,
+      operationTimeoutMs: config.metadataStoreOperationTimeoutSeconds * 1000,
     });
     const messageStore = createMessageStore(config, logger.child({ component: 'storage' }));
     const topics = new TopicRegistry(metadataStore, logger.child({ component: 'topics' }));
@@ -58,7 +71,7 @@ export class BrokerService {
       topics,
     );
     try {
-      await service.startHandlers();
+      await service.startAll();
     } catch (err) {
       await service.stop();
       throw err;
@@ -70,7 +83,12 @@ export class BrokerService {
     return this.shuttingDown;
   }
 
-  private async startHandlers(): Promise<void> {
+  /** The HTTP port bound, or null when the broker has none yet. */
+  get httpPort(): number | null {
+    return this.http?.port ?? null;
+  }
+
+  private async startAll(): Promise<void> {
     const { config, logger } = this;
     await this.topics.start();
     this.handlers = await loadProtocolHandlers(
@@ -86,6 +104,7 @@ export class BrokerService {
       messageStore: this.messageStore,
       metadataStore: this.metadataStore,
       topics: this.topics,
+      cluster: this.clusterView,
       isShuttingDown: () => this.shuttingDown,
     };
     for (const { handler } of this.handlers) {
@@ -98,13 +117,33 @@ export class BrokerService {
     for (const { handler } of this.handlers) {
       this.listeners.push(...(await handler.start()));
     }
+    this.http = await startHttpServer({
+      host: config.bindAddress,
+      port: config.webServicePort,
+      logger,
+    });
+    this.cluster = await Cluster.start({
+      brokerId: config.brokerId,
+      rack: config.rack ?? null,
+      store: this.metadataStore,
+      topics: this.topics,
+      logger: logger.child({ component: 'cluster' }),
+      protocols: Object.fromEntries(
+        this.handlers.map(({ handler }) => [
+          handler.protocolName,
+          handler.protocolDataToAdvertise(),
+        ]),
+      ),
+      httpPort: this.http.port,
+    });
+    this.clusterView.bind(this.cluster);
     this.retentionTimer = setInterval(() => {
       this.messageStore
         .enforceRetention()
         .catch((err: unknown) => logger.error({ err }, 'retention failed'));
     }, config.logRetentionCheckIntervalMs);
     this.retentionTimer.unref();
-    logger.info({ listeners: this.listeners }, 'broker started');
+    logger.info({ listeners: this.listeners, httpPort: this.http.port }, 'broker started');
   }
 
   /** A mistyped key would otherwise be silently ignored. */
@@ -118,7 +157,7 @@ export class BrokerService {
       this.logger.warn({ keys: unknown }, 'ignoring unknown configuration keys');
   }
 
-  /** Graceful: handlers stop serving and drain, then the stores flush and close. Idempotent. */
+  /** Graceful and idempotent. */
   stop(): Promise<void> {
     this.stopping ??= this.doStop();
     return this.stopping;
@@ -127,23 +166,21 @@ export class BrokerService {
   private async doStop(): Promise<void> {
     this.shuttingDown = true;
     clearInterval(this.retentionTimer);
-    for (const { handler } of [...this.handlers].reverse()) {
+    const attempt = async (what: string, work: () => Promise<unknown> | undefined) => {
       try {
-        await handler.stop();
+        await work();
       } catch (err) {
-        this.logger.error(
-          { err, protocol: handler.protocolName },
-          'protocol handler failed to stop',
-        );
+        this.logger.error({ err }, `${what} failed during shutdown`);
       }
+    };
+    for (const { handler } of [...this.handlers].reverse()) {
+      await attempt(`stopping ${handler.protocolName}`, () => handler.stop());
     }
+    await attempt('releasing ownership', () => this.cluster?.release());
+    await attempt('closing the HTTP server', () => this.http?.close());
     this.topics.stop();
-    await this.messageStore
-      .close()
-      .catch((err: unknown) => this.logger.error({ err }, 'message store failed to close'));
-    await this.metadataStore
-      .close()
-      .catch((err: unknown) => this.logger.error({ err }, 'metadata store failed to close'));
+    await attempt('closing the message store', () => this.messageStore.close());
+    await attempt('closing the metadata store', () => this.metadataStore.close());
     this.logger.info('broker stopped');
   }
 }

@@ -8,6 +8,7 @@ import type { HostConfig } from '../config/host-config.js';
 import type { RawConfig } from '../config/sources.js';
 import type { MetadataStore } from '../metadata/types.js';
 import type { MessageStore } from '../storage/types.js';
+import type { ClusterView } from '../cluster/types.js';
 import type { TopicRegistry } from '../topics/topic-registry.js';
 
 /** `protocol-handler.json` in the handler's folder. */
@@ -29,6 +30,8 @@ export interface HostContext {
   readonly metadataStore: MetadataStore;
   /** Topics of the cluster, cached and kept current from the metadata store. */
   readonly topics: TopicRegistry;
+  /** Live brokers and partition ownership; empty until the broker joins, after `start`. */
+  readonly cluster: ClusterView;
   /** True once shutdown began: handlers must not start work that outlives it. */
   isShuttingDown(): boolean;
 }
@@ -47,6 +50,8 @@ export interface ProtocolHandler {
   initialize(context: HostContext): Promise<void>;
   /** Starts serving; returns the listeners it bound. */
   start(): Promise<ListenerInfo[]>;
+  /** What other brokers and clients need to reach this handler (Pulsar's protocol data), after start. */
+  protocolDataToAdvertise(): string;
   /** Stops accepting, finishes in-flight requests within the host's shutdown timeout, releases. */
   stop(): Promise<void>;
 }

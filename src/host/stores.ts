@@ -8,5 +8,10 @@ export function createMessageStore(config: HostConfig, logger: Logger): MessageS
   const defaults = logDefaults(config);
   return config.messageStore === 'memory'
     ? new MemoryMessageStore({ defaults })
-    : new FileMessageStore({ dataDir: config.dataDir, defaults, logger });
+    : new FileMessageStore({
+        dataDir: config.dataDir,
+        defaults,
+        logger,
+        fenceGraceMs: config.logFenceGraceMs,
+      });
 }

@@ -27,6 +27,9 @@ export async function startTestBroker(
     {
       dataDir: dir,
       kafkaListeners: 'PLAINTEXT://127.0.0.1:0',
+      webServicePort: 0,
+      // One process, no other owner to wait for.
+      logFenceGraceMs: 0,
       logLevel: process.env.KOPPA_TEST_LOG_LEVEL ?? 'silent',
       ...overrides,
     },

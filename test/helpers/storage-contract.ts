@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LOG_CONFIG } from '../../src/storage/log-config.js';
 import {
+  FencedError,
   InvalidBatchError,
   LogClosedError,
   OffsetOutOfRangeError,
@@ -405,6 +406,74 @@ export function describeMessageStoreContract(name: string, makeHarness: () => St
       await store.close();
       await expect(reopened.append(makeBatch())).rejects.toBeInstanceOf(LogClosedError);
       await expect(open()).rejects.toBeInstanceOf(LogClosedError);
+    });
+
+    describe('ownership claims', () => {
+      const claim = (epoch: number): Promise<PartitionLog> =>
+        store.openLog(TP, undefined, { epoch, graceMs: 0 });
+      const tags = async (log: PartitionLog): Promise<string[]> =>
+        (await readAll(log, 0)).map((b) => b.values[0].split(':')[0]);
+
+      it('fences the object opened under an older epoch, or none, for good', async () => {
+        const unclaimed = await open();
+        expect(unclaimed.epoch).toBe(0);
+        await unclaimed.append(makeBatch({ tag: 'u' }));
+        const first = await claim(1);
+        expect(first).not.toBe(unclaimed);
+        expect(first.epoch).toBe(1);
+        expect(unclaimed.isFenced()).toBe(true);
+        await expect(unclaimed.append(makeBatch())).rejects.toMatchObject({
+          name: 'FencedError',
+          epoch: 0,
+          claimedEpoch: 1,
+        });
+        expect(await claim(1)).toBe(first);
+        expect(await open()).toBe(first);
+        await first.append(makeBatch({ tag: 'a', records: 2 }));
+
+        const second = await claim(2);
+        expect(second.logEndOffset()).toBe(3);
+        await expect(first.append(makeBatch())).rejects.toBeInstanceOf(FencedError);
+        await expect(first.append(makeBatch())).rejects.toBeInstanceOf(FencedError);
+        await expect(first.advanceLogStartOffset(1)).rejects.toBeInstanceOf(FencedError);
+        expect(first.isFenced()).toBe(true);
+        expect(second.isFenced()).toBe(false);
+        const results = await Promise.all(
+          ['b', 'c', 'd'].map((tag) => second.append(makeBatch({ tag }))),
+        );
+        expect(results.map((r) => r.baseOffset)).toEqual([3, 4, 5]);
+        expect(await tags(second)).toEqual(['u-0', 'a-0', 'b-0', 'c-0', 'd-0']);
+        await store.enforceRetention(); // skips what is fenced
+      });
+
+      it('refuses a claim whose epoch is not above the current one', async () => {
+        const owner = await claim(5);
+        await expect(claim(4)).rejects.toMatchObject({
+          name: 'FencedError',
+          epoch: 4,
+          claimedEpoch: 5,
+        });
+        expect(await claim(5)).toBe(owner);
+        for (const epoch of [0, -1, 1.5, Number.NaN]) {
+          await expect(claim(epoch)).rejects.toBeInstanceOf(RangeError);
+        }
+        await owner.append(makeBatch());
+        expect(owner.isFenced()).toBe(false);
+      });
+
+      it('keeps the claim across a reopen', async () => {
+        const owner = await claim(3);
+        await owner.append(makeBatch({ tag: 'x' }));
+        store = await harness.reopen(store);
+        await expect(claim(3)).rejects.toBeInstanceOf(FencedError);
+        const unclaimed = await open();
+        expect(unclaimed.isFenced()).toBe(true);
+        await expect(unclaimed.append(makeBatch())).rejects.toBeInstanceOf(FencedError);
+        expect(await tags(unclaimed)).toEqual(['x-0']); // reads stay allowed
+        const next = await claim(4);
+        expect((await next.append(makeBatch({ tag: 'y' }))).baseOffset).toBe(1);
+        expect(await tags(next)).toEqual(['x-0', 'y-0']);
+      });
     });
 
     describe('across a reopen', () => {

@@ -26,6 +26,10 @@ describe('broker killed with SIGKILL during acks=all produce', () => {
 
   const args = () => [
     'standalone',
+    '--brokers',
+    '1',
+    '--http-port',
+    '0',
     '--data-dir',
     dir,
     '--kafka-listeners',
@@ -98,6 +102,10 @@ describe('broker stopped with SIGTERM', () => {
     const port = await freePort();
     const args = [
       'standalone',
+      '--brokers',
+      '1',
+      '--http-port',
+      '0',
       '--data-dir',
       dir,
       '--kafka-listeners',

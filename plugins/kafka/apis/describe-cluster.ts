@@ -1,5 +1,6 @@
-/** DescribeCluster: the cluster id and the brokers clients may use. */
+/** DescribeCluster: the cluster id and the live brokers clients may use. */
 import { AUTHORIZED_OPERATIONS_OMITTED, type KafkaBrokerContext } from '../broker-context.js';
+import { liveEndpoints } from '../broker-endpoints.js';
 import {
   ApiKey,
   ErrorCode,
@@ -13,6 +14,7 @@ const ENDPOINT_BROKERS = 1;
 export function describeClusterHandler(
   broker: KafkaBrokerContext,
 ): ApiHandler<typeof ApiKey.DescribeCluster> {
+  const { cluster } = broker.host;
   return {
     apiKey: ApiKey.DescribeCluster,
     minVersion: 0,
@@ -21,15 +23,15 @@ export function describeClusterHandler(
       request: DescribeClusterRequest,
       context: RequestContext,
     ): Promise<DescribeClusterResponse> {
-      const listener = broker.config.advertisedListeners[context.listenerIndex];
+      const endpointType = request.endpointType ?? ENDPOINT_BROKERS;
       const base = {
         throttleTimeMs: 0,
-        endpointType: request.endpointType ?? ENDPOINT_BROKERS,
+        endpointType,
         clusterId: broker.clusterId,
-        controllerId: broker.brokerId,
+        controllerId: cluster.liveBrokers()[0]?.brokerId ?? -1,
         clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
       };
-      if ((request.endpointType ?? ENDPOINT_BROKERS) !== ENDPOINT_BROKERS) {
+      if (endpointType !== ENDPOINT_BROKERS) {
         return {
           ...base,
           errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
@@ -41,9 +43,12 @@ export function describeClusterHandler(
         ...base,
         errorCode: ErrorCode.NONE,
         errorMessage: null,
-        brokers: [
-          { brokerId: broker.brokerId, host: listener.host, port: listener.port, rack: null },
-        ],
+        brokers: liveEndpoints(cluster, context.listenerIndex).map((e) => ({
+          brokerId: e.brokerId,
+          host: e.host,
+          port: e.port,
+          rack: e.rack,
+        })),
       };
     },
   };

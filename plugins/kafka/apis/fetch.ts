@@ -7,8 +7,12 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { TopicMetadata } from '../../../src/api/index.js';
-import { LEADER_EPOCH, type KafkaBrokerContext } from '../broker-context.js';
-import { openOrError, storageErrorCode } from '../partitions/partition-errors.js';
+import type { KafkaBrokerContext } from '../broker-context.js';
+import {
+  leaderEpochError,
+  ownedPartition,
+  storageErrorCode,
+} from '../partitions/partition-errors.js';
 import type { Partition } from '../partitions/partition-manager.js';
 import {
   ApiKey,
@@ -76,12 +80,16 @@ export function fetchHandler(broker: KafkaBrokerContext): ApiHandler<typeof ApiK
           topicId: t.topicId ?? ZERO_UUID,
           partitions: await Promise.all(
             t.partitions.map(async (p): Promise<PartitionFetch> => {
-              let partition = await openOrError(
-                topic ? partitions.get(topic.name, p.partition) : null,
+              let partition = await ownedPartition(
+                partitions,
+                broker.host.cluster,
+                topic?.name,
+                p.partition,
                 missing,
               );
-              if (typeof partition !== 'number' && (p.currentLeaderEpoch ?? -1) > LEADER_EPOCH) {
-                partition = ErrorCode.UNKNOWN_LEADER_EPOCH;
+              if (typeof partition !== 'number') {
+                partition =
+                  leaderEpochError(p.currentLeaderEpoch ?? -1, partition.epoch) ?? partition;
               }
               const maxBytes = Math.min(p.partitionMaxBytes, broker.config.fetchMaxBytes);
               return { index: p.partition, fetchOffset: p.fetchOffset, maxBytes, partition };

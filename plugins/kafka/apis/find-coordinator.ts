@@ -1,9 +1,11 @@
 /**
- * FindCoordinator, single keys (v0-3) and batched keys (v4+). Group keys are placed on their
- * __consumer_offsets partition, whose owner coordinates them: on one broker, this broker.
- * Transaction keys get a clear, non-retriable refusal until transactions exist.
+ * FindCoordinator, single keys (v0-3) and batched keys (v4+). A group's coordinator is the
+ * broker that owns its __consumer_offsets partition, abs(hashCode(groupId)) % partitions, as in
+ * Kafka. Transaction keys get a clear, non-retriable refusal until transactions exist.
  */
 import type { KafkaBrokerContext } from '../broker-context.js';
+import { endpointOf } from '../broker-endpoints.js';
+import { offsetsPartitionFor } from '../coordinator/placement.js';
 import {
   ApiKey,
   ErrorCode,
@@ -27,6 +29,8 @@ interface Answer {
 export function findCoordinatorHandler(
   broker: KafkaBrokerContext,
 ): ApiHandler<typeof ApiKey.FindCoordinator> {
+  const { cluster } = broker.host;
+
   function locate(key: string, keyType: number, context: RequestContext): Answer {
     const refuse = (errorCode: number, errorMessage: string): Answer => ({
       key,
@@ -42,12 +46,22 @@ export function findCoordinatorHandler(
     if (keyType !== KEY_TYPE_GROUP)
       return refuse(ErrorCode.INVALID_REQUEST, `unknown key type ${keyType}`);
     if (key === '') return refuse(ErrorCode.INVALID_REQUEST, 'the group id must not be empty');
-    const listener = broker.config.advertisedListeners[context.listenerIndex];
+    const offsetsTopic = broker.topics.get(broker.offsetsTopicName);
+    const owner =
+      offsetsTopic &&
+      cluster.ownerOf({
+        topic: offsetsTopic.name,
+        partition: offsetsPartitionFor(key, offsetsTopic.partitions),
+      });
+    const info = owner ? cluster.broker(owner.brokerId) : undefined;
+    const endpoint = info ? endpointOf(info, context.listenerIndex) : null;
+    // No owner yet (it just moved, or is loading elsewhere): retriable, the client asks again.
+    if (!endpoint) return refuse(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'the coordinator is moving');
     return {
       key,
-      nodeId: broker.brokerId,
-      host: listener.host,
-      port: listener.port,
+      nodeId: endpoint.brokerId,
+      host: endpoint.host,
+      port: endpoint.port,
       errorCode: ErrorCode.NONE,
       errorMessage: null,
     };

@@ -4,8 +4,12 @@
  * decompressed), so a consumer seeking by time may re-read the start of that batch.
  * Served up to v6: v7 adds MAX_TIMESTAMP (-3), which needs per-record timestamps.
  */
-import { LEADER_EPOCH, type KafkaBrokerContext } from '../broker-context.js';
-import { openOrError, storageErrorCode } from '../partitions/partition-errors.js';
+import type { KafkaBrokerContext } from '../broker-context.js';
+import {
+  leaderEpochError,
+  ownedPartition,
+  storageErrorCode,
+} from '../partitions/partition-errors.js';
 import {
   ApiKey,
   ErrorCode,
@@ -24,6 +28,7 @@ function answer(
   errorCode: number,
   offset = -1,
   timestamp = -1,
+  leaderEpoch = -1,
 ): PartitionResult {
   return {
     partitionIndex,
@@ -31,7 +36,7 @@ function answer(
     oldStyleOffsets: [],
     timestamp,
     offset,
-    leaderEpoch: errorCode === ErrorCode.NONE ? LEADER_EPOCH : -1,
+    leaderEpoch,
   };
 }
 
@@ -45,20 +50,26 @@ export function listOffsetsHandler(
     leaderEpoch: number,
   ): Promise<PartitionResult> {
     const topic = broker.topicService.find(topicName);
-    const partition = await openOrError(
-      topic ? broker.partitions.get(topic.name, index) : null,
+    const partition = await ownedPartition(
+      broker.partitions,
+      broker.host.cluster,
+      topic?.name,
+      index,
       ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
     );
     if (typeof partition === 'number') return answer(index, partition);
-    if (leaderEpoch > LEADER_EPOCH) return answer(index, ErrorCode.UNKNOWN_LEADER_EPOCH);
+    const epochError = leaderEpochError(leaderEpoch, partition.epoch);
+    if (epochError !== null) return answer(index, epochError);
     const { log } = partition;
-    if (timestamp === LATEST) return answer(index, ErrorCode.NONE, log.logEndOffset());
-    if (timestamp === EARLIEST) return answer(index, ErrorCode.NONE, log.logStartOffset());
+    const { epoch } = partition;
+    if (timestamp === LATEST) return answer(index, ErrorCode.NONE, log.logEndOffset(), -1, epoch);
+    if (timestamp === EARLIEST)
+      return answer(index, ErrorCode.NONE, log.logStartOffset(), -1, epoch);
     if (timestamp < 0) return answer(index, ErrorCode.UNSUPPORTED_VERSION);
     try {
       const found = await log.offsetForTimestamp(timestamp);
       return found
-        ? answer(index, ErrorCode.NONE, found.offset, found.timestamp)
+        ? answer(index, ErrorCode.NONE, found.offset, found.timestamp, epoch)
         : answer(index, ErrorCode.NONE);
     } catch (err) {
       return answer(index, storageErrorCode(err));

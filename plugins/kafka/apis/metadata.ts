@@ -1,10 +1,10 @@
-/** Metadata: brokers, and topics with their partitions, leaders and topic ids. */
+/**
+ * Metadata: the live brokers, and topics with their partitions, each led by the broker that
+ * owns it at its ownership epoch (a partition without an owner yet: LEADER_NOT_AVAILABLE).
+ */
 import type { TopicMetadata } from '../../../src/api/index.js';
-import {
-  AUTHORIZED_OPERATIONS_OMITTED,
-  LEADER_EPOCH,
-  type KafkaBrokerContext,
-} from '../broker-context.js';
+import { AUTHORIZED_OPERATIONS_OMITTED, type KafkaBrokerContext } from '../broker-context.js';
+import { liveEndpoints } from '../broker-endpoints.js';
 import {
   ApiKey,
   ErrorCode,
@@ -17,20 +17,27 @@ import type { ApiHandler, RequestContext } from './api-handler.js';
 type TopicEntry = MetadataResponse['topics'][number];
 
 export function metadataHandler(broker: KafkaBrokerContext): ApiHandler<typeof ApiKey.Metadata> {
+  const { cluster } = broker.host;
+
   const describe = (name: string, topic: TopicMetadata): TopicEntry => ({
     errorCode: ErrorCode.NONE,
     name,
     topicId: topic.id,
     isInternal: broker.namer.isInternal(topic.name),
-    partitions: Array.from({ length: topic.partitions }, (_, partitionIndex) => ({
-      errorCode: ErrorCode.NONE,
-      partitionIndex,
-      leaderId: broker.brokerId,
-      leaderEpoch: LEADER_EPOCH,
-      replicaNodes: [broker.brokerId],
-      isrNodes: [broker.brokerId],
-      offlineReplicas: [],
-    })),
+    partitions: Array.from({ length: topic.partitions }, (_, partitionIndex) => {
+      const owner = cluster.ownerOf({ topic: topic.name, partition: partitionIndex });
+      const leader = owner?.brokerId ?? -1;
+      return {
+        errorCode: owner ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,
+        partitionIndex,
+        leaderId: leader,
+        leaderEpoch: owner?.epoch ?? -1,
+        // The message store keeps data durable; Kafka clients see one replica, the leader.
+        replicaNodes: owner ? [leader] : [],
+        isrNodes: owner ? [leader] : [],
+        offlineReplicas: [],
+      };
+    }),
     topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
   });
   const failed = (name: string | null, errorCode: number, topicId = ZERO_UUID): TopicEntry => ({
@@ -43,7 +50,7 @@ export function metadataHandler(broker: KafkaBrokerContext): ApiHandler<typeof A
   });
 
   async function describeRequested(
-    requested: MetadataRequest['topics'] & object,
+    requested: NonNullable<MetadataRequest['topics']>,
     allowAutoCreation: boolean,
   ) {
     return Promise.all(
@@ -75,15 +82,18 @@ export function metadataHandler(broker: KafkaBrokerContext): ApiHandler<typeof A
       const topics = all
         ? broker.topics.list().map((t) => describe(broker.namer.kafkaNameOf(t.name), t))
         : await describeRequested(request.topics ?? [], request.allowAutoTopicCreation ?? true);
-      // Clients must reconnect through the listener they came in on.
-      const listener = broker.config.advertisedListeners[context.listenerIndex];
       return {
         throttleTimeMs: 0,
-        brokers: [
-          { nodeId: broker.brokerId, host: listener.host, port: listener.port, rack: null },
-        ],
+        // Clients must reconnect through the listener they came in on.
+        brokers: liveEndpoints(cluster, context.listenerIndex).map((e) => ({
+          nodeId: e.brokerId,
+          host: e.host,
+          port: e.port,
+          rack: e.rack,
+        })),
         clusterId: broker.clusterId,
-        controllerId: broker.brokerId,
+        // No controller exists: the lowest live broker id stands in, as clients only display it.
+        controllerId: cluster.liveBrokers()[0]?.brokerId ?? -1,
         topics,
         clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
       };

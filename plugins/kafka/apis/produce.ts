@@ -5,7 +5,7 @@
  * client refreshes its metadata.
  */
 import type { KafkaBrokerContext } from '../broker-context.js';
-import { openOrError, storageErrorCode } from '../partitions/partition-errors.js';
+import { ownedPartition, storageErrorCode } from '../partitions/partition-errors.js';
 import { ApiKey, ErrorCode, type ProduceRequest, type ProduceResponse } from '../protocol/index.js';
 import { validateRecordSet } from '../records/index.js';
 import { CLOSE_CONNECTION, type ApiHandler, type RequestContext } from './api-handler.js';
@@ -82,8 +82,11 @@ export function produceHandler(broker: KafkaBrokerContext): ApiHandler<typeof Ap
         'transactions are not supported by this broker',
       );
     }
-    const partition = await openOrError(
-      topic ? partitions.get(topic.name, index) : null,
+    const partition = await ownedPartition(
+      partitions,
+      broker.host.cluster,
+      topic?.name,
+      index,
       ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
     );
     if (typeof partition === 'number') return result(index, partition);

@@ -1,14 +1,33 @@
-/** The Kafka error a client gets when a partition cannot be served. */
-import { LogClosedError, OffsetOutOfRangeError } from '../../../src/api/index.js';
+/** Finding the partition a request names, or the Kafka error a client gets instead. */
+import {
+  FencedError,
+  LogClosedError,
+  OffsetOutOfRangeError,
+  type ClusterView,
+} from '../../../src/api/index.js';
 import { ErrorCode } from '../protocol/index.js';
-import type { Partition } from './partition-manager.js';
+import {
+  PartitionUnavailableError,
+  type Partition,
+  type PartitionManager,
+} from './partition-manager.js';
 
-/** The open partition, or the error code to answer with: `missing` when it does not exist. */
-export async function openOrError(
-  opening: Promise<Partition> | null,
+/**
+ * The open partition if this broker owns it, else the error to answer with: `missing` for a
+ * partition that does not exist, NOT_LEADER_OR_FOLLOWER for one another broker owns (the client
+ * refreshes its metadata and follows), KAFKA_STORAGE_ERROR when the log cannot be opened.
+ */
+export async function ownedPartition(
+  partitions: PartitionManager,
+  cluster: ClusterView,
+  topic: string | undefined,
+  index: number,
   missing: number,
 ): Promise<Partition | number> {
+  const opening = topic === undefined ? null : partitions.get(topic, index);
   if (!opening) return missing;
+  if (!cluster.ownsNow({ topic: topic!, partition: index }))
+    return ErrorCode.NOT_LEADER_OR_FOLLOWER;
   try {
     return await opening;
   } catch {
@@ -20,6 +39,19 @@ export async function openOrError(
 /** Maps a failed read or append to what Kafka answers: a deleted topic's log is gone, not broken. */
 export function storageErrorCode(err: unknown): number {
   if (err instanceof OffsetOutOfRangeError) return ErrorCode.OFFSET_OUT_OF_RANGE;
+  // Ownership moved under the request: the client asks the new leader.
+  if (err instanceof PartitionUnavailableError || err instanceof FencedError)
+    return ErrorCode.NOT_LEADER_OR_FOLLOWER;
   if (err instanceof LogClosedError) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   return ErrorCode.KAFKA_STORAGE_ERROR;
+}
+
+/**
+ * KIP-320: a client names the leader epoch it believes current. Newer than ours means this
+ * broker is behind (UNKNOWN_LEADER_EPOCH, retriable); older means the client is
+ * (FENCED_LEADER_EPOCH: it refreshes metadata). -1 skips the check.
+ */
+export function leaderEpochError(requested: number, current: number): number | null {
+  if (requested < 0 || requested === current) return null;
+  return requested > current ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
 }

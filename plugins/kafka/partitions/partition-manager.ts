@@ -1,12 +1,20 @@
 /**
- * The partitions this broker serves: their logs, opened with the topic's settings, and their
+ * The partitions this broker owns: their logs, opened with the topic's settings and claimed for
+ * the ownership epoch (a broker with an older epoch can no longer append), and their
  * idempotent-producer state. Appends are checked and given their offsets in call order, then
  * handed to the log without waiting for the previous write, so the log can group writes and
  * fsyncs; the log keeps call order, so the offsets agree.
  */
-import type { Logger, MessageStore, PartitionLog, TopicRegistry } from '../../../src/api/index.js';
-import { readBatchInfos, type BatchInfo } from '../records/index.js';
+import {
+  batchHeader,
+  type ClusterView,
+  type Logger,
+  type MessageStore,
+  type PartitionLog,
+  type TopicRegistry,
+} from '../../../src/api/index.js';
 import { ProducerStateTable } from '../producer/index.js';
+import { readBatchInfos, type BatchInfo } from '../records/index.js';
 import { logConfigOf } from '../topics/topic-configs.js';
 
 /** How far back from the log end producer state is rebuilt when a partition is opened. */
@@ -18,12 +26,22 @@ export interface Partition {
   readonly index: number;
   readonly log: PartitionLog;
   readonly producers: ProducerStateTable;
+  /** The ownership epoch this broker serves the partition under (Kafka's leader epoch). */
+  readonly epoch: number;
   /** The offset the next append gets; runs ahead of the log while writes are in flight. */
   nextOffset: number;
   /** Settles when every append handed out so far has settled. */
   lastAppend: Promise<unknown>;
-  /** Set when a write failed: the partition is reopened (and its state rebuilt) on next use. */
-  failed: boolean;
+  /** Set when a write failed or ownership moved: no more appends through this object. */
+  closed: boolean;
+}
+
+/** The partition moved to another broker (or failed) while a request for it was in flight. */
+export class PartitionUnavailableError extends Error {
+  constructor() {
+    super('the partition is no longer served by this broker');
+    this.name = 'PartitionUnavailableError';
+  }
 }
 
 export type AppendOutcome =
@@ -39,40 +57,62 @@ export class PartitionManager {
   constructor(
     private readonly store: MessageStore,
     private readonly topics: TopicRegistry,
+    private readonly cluster: ClusterView,
     private readonly logger: Logger,
   ) {}
 
-  /** The partition, opened if needed; null when the topic has no such partition or is being deleted. */
-  get(topic: string, index: number): Promise<Partition> | null {
+  /** True when the topic exists (and is not being deleted) and has this partition. */
+  exists(topic: string, index: number): boolean {
     const metadata = this.topics.get(topic);
-    if (!metadata || this.deleting.has(topic) || index < 0 || index >= metadata.partitions)
-      return null;
+    return (
+      metadata !== undefined &&
+      !this.deleting.has(topic) &&
+      index >= 0 &&
+      index < metadata.partitions
+    );
+  }
+
+  /**
+   * The partition if this broker owns it, opened and claimed if needed; null when the topic has
+   * no such partition, is being deleted, or another broker owns it.
+   */
+  get(topic: string, index: number): Promise<Partition> | null {
+    if (!this.exists(topic, index)) return null;
+    const owner = this.cluster.ownerOf({ topic, partition: index });
+    if (!owner || owner.brokerId !== this.cluster.brokerId) return null;
     const key = keyOf(topic, index);
     let partition = this.partitions.get(key);
     if (!partition) {
-      partition = this.open(topic, index, metadata.configs);
-      this.partitions.set(key, partition);
-      partition.catch(() => this.forget(key, partition));
+      const opening = this.open(topic, index, this.topics.get(topic)!.configs, owner.epoch);
+      this.partitions.set(key, opening);
+      opening.catch((err: unknown) => {
+        this.logger.error({ err, topic, partition: index }, 'partition failed to open');
+        this.forget(key, opening);
+      });
+      partition = opening;
     }
     return partition;
   }
 
-  /** Opens every partition of every topic in the background, so recovery and retention run early. */
-  openAll(): void {
-    for (const topic of this.topics.list()) {
-      for (let index = 0; index < topic.partitions; index++) {
-        this.get(topic.name, index)?.catch((err: unknown) =>
-          this.logger.error(
-            { err, topic: topic.name, partition: index },
-            'partition failed to open',
-          ),
-        );
-      }
-    }
+  /** This broker gained the partition: open and claim it now, so recovery runs before traffic. */
+  gained(topic: string, index: number): void {
+    this.get(topic, index)?.catch(() => undefined);
+  }
+
+  /** This broker lost the partition: no more appends through it; in-flight writes settle. */
+  async lost(topic: string, index: number): Promise<void> {
+    const key = keyOf(topic, index);
+    const open = this.partitions.get(key);
+    this.partitions.delete(key);
+    const partition = await open?.catch(() => undefined);
+    if (!partition) return;
+    partition.closed = true;
+    await partition.lastAppend;
   }
 
   /** Appends one validated batch, unless the producer state says it is a duplicate or out of order. */
   append(partition: Partition, records: Buffer, batch: BatchInfo): Promise<AppendOutcome> {
+    if (partition.closed) return Promise.reject(new PartitionUnavailableError());
     const verdict = partition.producers.check(batch);
     if (verdict.kind === 'error')
       return Promise.resolve({ kind: 'rejected', errorCode: verdict.errorCode });
@@ -87,6 +127,9 @@ export class PartitionManager {
     const baseOffset = partition.nextOffset;
     partition.nextOffset += batch.lastOffsetDelta + 1;
     partition.producers.onAppended(batch, baseOffset);
+    // Kafka stamps each batch with the leader epoch it was written under (KIP-101); clients use
+    // it to check their position after the leader changes (KIP-320). Outside the CRC'd range.
+    records.writeInt32BE(partition.epoch, batch.position + batchHeader.PARTITION_LEADER_EPOCH);
     const appending = partition.log.append(records).then((result): AppendOutcome => {
       if (result.baseOffset !== baseOffset) {
         throw new Error(`log assigned offset ${result.baseOffset}, expected ${baseOffset}`);
@@ -95,12 +138,12 @@ export class PartitionManager {
     });
     partition.lastAppend = appending.catch((err: unknown) => {
       // Offsets and producer state no longer match the log: start over from the log.
-      if (!partition.failed)
-        this.logger.error(
+      if (!partition.closed)
+        this.logger.warn(
           { err, topic: partition.topic, partition: partition.index },
           'append failed',
         );
-      partition.failed = true;
+      partition.closed = true;
       this.forget(keyOf(partition.topic, partition.index));
     });
     return appending;
@@ -124,11 +167,7 @@ export class PartitionManager {
     this.deleting.add(topic);
     try {
       for (let index = 0; index < partitionCount; index++) {
-        const key = keyOf(topic, index);
-        const open = this.partitions.get(key);
-        this.partitions.delete(key);
-        const partition = await open?.catch(() => undefined);
-        await partition?.lastAppend;
+        await this.lost(topic, index);
         await this.store.deleteLog({ topic, partition: index });
       }
       await done();
@@ -146,12 +185,17 @@ export class PartitionManager {
     topic: string,
     index: number,
     configs: Record<string, string>,
+    epoch: number,
   ): Promise<Partition> {
-    const log = await this.store.openLog({ topic, partition: index }, logConfigOf(configs));
+    const tp = { topic, partition: index };
+    // The claim makes a broker with an older epoch unable to append to this log, and lets this
+    // one see everything written before it.
+    const log = await this.store.openLog(tp, logConfigOf(configs), { epoch });
     const producers = new ProducerStateTable();
     await replayProducerState(log, producers);
+    await this.cluster.recordEpochStart(tp, epoch, log.logEndOffset());
     this.logger.debug(
-      { topic, partition: index, logEndOffset: log.logEndOffset() },
+      { topic, partition: index, epoch, logEndOffset: log.logEndOffset() },
       'partition opened',
     );
     return {
@@ -159,9 +203,10 @@ export class PartitionManager {
       index,
       log,
       producers,
+      epoch,
       nextOffset: log.logEndOffset(),
       lastAppend: Promise.resolve(),
-      failed: false,
+      closed: false,
     };
   }
 }
@@ -172,7 +217,7 @@ function keyOf(topic: string, index: number): string {
 
 /**
  * Rebuilds idempotent-producer state from the batch headers of the log's tail, so that a producer
- * that goes on after a broker restart is neither rejected nor duplicated. Runs once per partition.
+ * that goes on after a change of owner or a restart is neither rejected nor duplicated.
  */
 async function replayProducerState(
   log: PartitionLog,

@@ -1,0 +1,57 @@
+/**
+ * The cluster as handlers see it from `initialize` on. A broker joins the cluster only once its
+ * handlers listen (it must advertise real ports), so until then this view shows no brokers and
+ * no ownership, and listeners registered early are attached when the cluster is bound.
+ */
+import type { BrokerInfo, ClusterView, Ownership, OwnershipEvent } from '../cluster/types.js';
+import type { TopicPartition } from '../storage/types.js';
+
+type Listener = (event: OwnershipEvent) => void;
+
+export class DeferredClusterView implements ClusterView {
+  private inner?: ClusterView;
+  private readonly pending = new Map<Listener, () => void>();
+
+  constructor(readonly brokerId: number) {}
+
+  bind(inner: ClusterView): void {
+    this.inner = inner;
+    for (const listener of this.pending.keys()) this.pending.set(listener, inner.onEvent(listener));
+  }
+
+  liveBrokers(): BrokerInfo[] {
+    return this.inner?.liveBrokers() ?? [];
+  }
+
+  broker(brokerId: number): BrokerInfo | undefined {
+    return this.inner?.broker(brokerId);
+  }
+
+  ownerOf(partition: TopicPartition): Ownership | null {
+    return this.inner?.ownerOf(partition) ?? null;
+  }
+
+  ownsNow(partition: TopicPartition): boolean {
+    return this.inner?.ownsNow(partition) ?? false;
+  }
+
+  async epochHistory(partition: TopicPartition) {
+    return this.inner ? this.inner.epochHistory(partition) : [];
+  }
+
+  async recordEpochStart(
+    partition: TopicPartition,
+    epoch: number,
+    startOffset: number,
+  ): Promise<void> {
+    await this.inner?.recordEpochStart(partition, epoch, startOffset);
+  }
+
+  onEvent(listener: Listener): () => void {
+    this.pending.set(listener, this.inner?.onEvent(listener) ?? (() => undefined));
+    return () => {
+      this.pending.get(listener)?.();
+      this.pending.delete(listener);
+    };
+  }
+}
