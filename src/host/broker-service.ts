@@ -6,7 +6,7 @@
  * stores close.
  */
 import type { Logger } from 'pino';
-import { Cluster } from '../cluster/cluster.js';
+import { Cluster, DuplicateBrokerIdError } from '../cluster/cluster.js';
 import { HOST_CONFIG_KEYS, parseHostConfig, type HostConfig } from '../config/host-config.js';
 import type { RawConfig } from '../config/sources.js';
 import { startHttpServer, type HttpServer } from '../http/http-server.js';
@@ -122,20 +122,7 @@ export class BrokerService {
       port: config.webServicePort,
       logger,
     });
-    this.cluster = await Cluster.start({
-      brokerId: config.brokerId,
-      rack: config.rack ?? null,
-      store: this.metadataStore,
-      topics: this.topics,
-      logger: logger.child({ component: 'cluster' }),
-      protocols: Object.fromEntries(
-        this.handlers.map(({ handler }) => [
-          handler.protocolName,
-          handler.protocolDataToAdvertise(),
-        ]),
-      ),
-      httpPort: this.http.port,
-    });
+    this.cluster = await this.joinCluster();
     this.clusterView.bind(this.cluster);
     this.retentionTimer = setInterval(() => {
       this.messageStore
@@ -144,6 +131,40 @@ export class BrokerService {
     }, config.logRetentionCheckIntervalMs);
     this.retentionTimer.unref();
     logger.info({ listeners: this.listeners, httpPort: this.http.port }, 'broker started');
+  }
+
+  /**
+   * Registers in the cluster. A broker restarted right after a crash may find its old
+   * registration still there until the old session expires: it waits that long, no longer.
+   */
+  private async joinCluster(): Promise<Cluster> {
+    const { config, logger } = this;
+    const deadline = Date.now() + config.zooKeeperSessionTimeoutMillis + 5000;
+    for (;;) {
+      try {
+        return await Cluster.start({
+          brokerId: config.brokerId,
+          rack: config.rack ?? null,
+          store: this.metadataStore,
+          topics: this.topics,
+          logger: logger.child({ component: 'cluster' }),
+          protocols: Object.fromEntries(
+            this.handlers.map(({ handler }) => [
+              handler.protocolName,
+              handler.protocolDataToAdvertise(),
+            ]),
+          ),
+          httpPort: this.http!.port,
+        });
+      } catch (err) {
+        if (!(err instanceof DuplicateBrokerIdError) || Date.now() > deadline) throw err;
+        logger.warn(
+          { brokerId: config.brokerId },
+          'broker id still registered by an earlier session, waiting for it to expire',
+        );
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
   }
 
   /** A mistyped key would otherwise be silently ignored. */

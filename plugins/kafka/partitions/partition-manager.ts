@@ -7,6 +7,7 @@
  */
 import {
   batchHeader,
+  FencedError,
   type ClusterView,
   type Logger,
   type MessageStore,
@@ -86,7 +87,10 @@ export class PartitionManager {
       const opening = this.open(topic, index, this.topics.get(topic)!.configs, owner.epoch);
       this.partitions.set(key, opening);
       opening.catch((err: unknown) => {
-        this.logger.error({ err, topic, partition: index }, 'partition failed to open');
+        // A newer owner claiming the log while this broker opened it is ownership moving on.
+        if (err instanceof FencedError)
+          this.logger.debug({ topic, partition: index }, 'partition moved while opening');
+        else this.logger.error({ err, topic, partition: index }, 'partition failed to open');
         this.forget(key, opening);
       });
       partition = opening;
