@@ -70,6 +70,15 @@ export class TopicRegistry {
     return this.byId.get(id.toString('hex'));
   }
 
+  /**
+   * The topic as the store has it now, for when this broker must not wait for a notification
+   * (another broker created it a moment ago).
+   */
+  async fetch(name: string): Promise<TopicMetadata | undefined> {
+    await this.refresh(pathOf(name));
+    return this.topics.get(name);
+  }
+
   list(): TopicMetadata[] {
     return [...this.topics.values()];
   }

@@ -74,7 +74,10 @@ export class OffsetsTopic implements GroupPersistence {
     } catch (err) {
       if (!(err instanceof TopicExistsError)) throw err;
     }
-    const existing = topics.get(fullName)!.partitions;
+    // Created by another broker a moment ago: read it rather than wait for its notification.
+    const topic = topics.get(fullName) ?? (await topics.fetch(fullName));
+    if (!topic) throw new Error(`${OFFSETS_TOPIC} vanished while being created`);
+    const existing = topic.partitions;
     if (existing !== numPartitions) {
       logger.warn(
         { existing, configured: numPartitions },

@@ -32,7 +32,11 @@ export class TopicService {
       return await this.registry.create(name.fullName, this.options.defaultNumPartitions);
     } catch (err) {
       // Another request (or broker) created it first: use theirs.
-      if (err instanceof TopicExistsError) return this.registry.get(name.fullName) ?? null;
+      if (err instanceof TopicExistsError) {
+        return (
+          this.registry.get(name.fullName) ?? (await this.registry.fetch(name.fullName)) ?? null
+        );
+      }
       throw err;
     }
   }
