@@ -186,7 +186,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
     const { topic, partition } = event.partition;
     const offsets = topic === this.offsetsTopic!.fullName;
     if (event.kind === 'gained') {
-      partitions.gained(topic, partition);
+      partitions.gained(topic, partition, event.epoch);
       if (offsets) {
         coordinator.beginLoad(partition);
         this.offsetsTopic!.load(coordinator, partition).catch((err: unknown) =>

@@ -47,6 +47,38 @@ describe('kafkajs against a three-broker cluster', () => {
     expect(new Set(leaders).size).toBeGreaterThan(1);
   });
 
+  it('answers NOT_LEADER_OR_FOLLOWER for a partition another broker owns', async () => {
+    const { ApiKey, ErrorCode } = await import('../../plugins/kafka/protocol/index.js');
+    const { RawConnection } = await import('../helpers/raw-client.js');
+    const { buildBatch } = await import('../helpers/record-batches.js');
+    const broker0 = cluster.brokers[0]!;
+    const conn = await RawConnection.open(broker0.listeners[0].port);
+    try {
+      const { body } = await conn.request(ApiKey.Metadata, 12, {
+        topics: [{ name: TOPIC }],
+        allowAutoTopicCreation: false,
+        includeTopicAuthorizedOperations: false,
+      });
+      const foreign = body.topics[0].partitions.find((p) => p.leaderId !== 0)!;
+      const produced = await conn.request(ApiKey.Produce, 9, {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 5000,
+        topicData: [
+          {
+            name: TOPIC,
+            partitionData: [{ index: foreign.partitionIndex, records: buildBatch() }],
+          },
+        ],
+      });
+      expect(produced.body.responses[0].partitionResponses[0].errorCode).toBe(
+        ErrorCode.NOT_LEADER_OR_FOLLOWER,
+      );
+    } finally {
+      conn.close();
+    }
+  });
+
   it('keeps producing and consuming while a broker stops, losing nothing acknowledged', async () => {
     consumer = kafka.consumer({
       groupId: 'cluster-group',

@@ -24,15 +24,20 @@ export async function ownedPartition(
   index: number,
   missing: number,
 ): Promise<Partition | number> {
-  const opening = topic === undefined ? null : partitions.get(topic, index);
-  if (!opening) return missing;
-  if (!cluster.ownsNow({ topic: topic!, partition: index }))
-    return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  if (topic === undefined || !partitions.exists(topic, index)) return missing;
+  // Checked before anything opens: a log must only be opened under an epoch this broker holds.
+  if (!cluster.ownsNow({ topic, partition: index })) {
+    return cluster.ownerOf({ topic, partition: index })
+      ? ErrorCode.NOT_LEADER_OR_FOLLOWER
+      : ErrorCode.LEADER_NOT_AVAILABLE;
+  }
+  const opening = partitions.get(topic, index);
+  if (!opening) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
   try {
     return await opening;
-  } catch {
-    // Logged by the partition manager; the client may retry.
-    return ErrorCode.KAFKA_STORAGE_ERROR;
+  } catch (err) {
+    // Logged by the partition manager; the client refreshes its metadata or retries.
+    return storageErrorCode(err);
   }
 }
 

@@ -98,9 +98,34 @@ export class PartitionManager {
     return partition;
   }
 
-  /** This broker gained the partition: open and claim it now, so recovery runs before traffic. */
-  gained(topic: string, index: number): void {
-    this.get(topic, index)?.catch(() => undefined);
+  /**
+   * This broker gained the partition under `epoch`: open and claim it now, so recovery runs
+   * before traffic. A partition still cached under an older epoch (lost and regained) is
+   * dropped first, so it is claimed again under the new one.
+   */
+  gained(topic: string, index: number, epoch: number): void {
+    const key = keyOf(topic, index);
+    const cached = this.partitions.get(key);
+    if (cached) {
+      this.partitions.delete(key);
+      void cached.then(
+        (partition) => {
+          partition.closed = true;
+        },
+        () => undefined,
+      );
+    }
+    const opening = this.get(topic, index);
+    opening?.then(
+      (partition) => {
+        if (partition.epoch !== epoch)
+          this.logger.warn(
+            { topic, partition: index, epoch, opened: partition.epoch },
+            'partition opened under another epoch',
+          );
+      },
+      () => undefined,
+    );
   }
 
   /** This broker lost the partition: no more appends through it; in-flight writes settle. */
