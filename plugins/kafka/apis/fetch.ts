@@ -114,6 +114,19 @@ export function fetchHandler(broker: KafkaBrokerContext): ApiHandler<typeof ApiK
           results.push(partitionResult(p.index, partition));
           continue;
         }
+        if (partition.closed) {
+          // While the request waited, the topic was deleted, or ownership moved (the client then
+          // asks the new leader).
+          errors = true;
+          const gone = !partitions.exists(partition.topic, p.index);
+          results.push(
+            partitionResult(
+              p.index,
+              gone ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.NOT_LEADER_OR_FOLLOWER,
+            ),
+          );
+          continue;
+        }
         const budget = Math.min(p.maxBytes, maxBytes - bytes);
         if (budget <= 0 && bytes > 0) {
           results.push(partitionResult(p.index, ErrorCode.NONE, partition));
@@ -164,6 +177,16 @@ export function fetchHandler(broker: KafkaBrokerContext): ApiHandler<typeof ApiK
       for (const t of topics) {
         for (const { partition, fetchOffset } of t.partitions) {
           if (typeof partition === 'number') continue;
+          waits.push(
+            new Promise((resolve) => {
+              if (partition.movedAway.signal.aborted) resolve();
+              else
+                partition.movedAway.signal.addEventListener('abort', () => resolve(), {
+                  once: true,
+                  signal: done.signal,
+                });
+            }),
+          );
           waits.push(
             partition.log.waitForAppend(
               Math.max(fetchOffset, partition.log.logEndOffset()),

@@ -25,7 +25,9 @@ export function metadataHandler(broker: KafkaBrokerContext): ApiHandler<typeof A
     topicId: topic.id,
     isInternal: broker.namer.isInternal(topic.name),
     partitions: Array.from({ length: topic.partitions }, (_, partitionIndex) => {
-      const owner = cluster.ownerOf({ topic: topic.name, partition: partitionIndex });
+      const known = cluster.ownerOf({ topic: topic.name, partition: partitionIndex });
+      // An owner that has already left (it is releasing) is no leader a client could reach.
+      const owner = known && cluster.broker(known.brokerId) ? known : null;
       const leader = owner?.brokerId ?? -1;
       return {
         errorCode: owner ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,

@@ -35,6 +35,8 @@ export interface Partition {
   lastAppend: Promise<unknown>;
   /** Set when a write failed or ownership moved: no more appends through this object. */
   closed: boolean;
+  /** Aborted when ownership moves away, so long polls on the partition answer at once. */
+  readonly movedAway: AbortController;
 }
 
 /** The partition moved to another broker (or failed) while a request for it was in flight. */
@@ -136,6 +138,7 @@ export class PartitionManager {
     const partition = await open?.catch(() => undefined);
     if (!partition) return;
     partition.closed = true;
+    partition.movedAway.abort();
     await partition.lastAppend;
   }
 
@@ -236,6 +239,7 @@ export class PartitionManager {
       nextOffset: log.logEndOffset(),
       lastAppend: Promise.resolve(),
       closed: false,
+      movedAway: new AbortController(),
     };
   }
 }
