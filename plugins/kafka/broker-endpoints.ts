@@ -32,6 +32,11 @@ export function endpointOf(info: BrokerInfo, listenerIndex: number): Endpoint | 
     : null;
 }
 
+/** No controller exists: the lowest live broker id stands in, as clients only display it. */
+export function controllerIdOf(cluster: ClusterView): number {
+  return cluster.liveBrokers()[0]?.brokerId ?? -1;
+}
+
 /** Live brokers that serve Kafka, as clients on `listenerIndex` should reach them. */
 export function liveEndpoints(cluster: ClusterView, listenerIndex: number): Endpoint[] {
   return cluster.liveBrokers().flatMap((b) => endpointOf(b, listenerIndex) ?? []);

@@ -1,6 +1,6 @@
 /** DescribeCluster: the cluster id and the live brokers clients may use. */
 import { AUTHORIZED_OPERATIONS_OMITTED, type KafkaBrokerContext } from '../broker-context.js';
-import { liveEndpoints } from '../broker-endpoints.js';
+import { controllerIdOf, liveEndpoints } from '../broker-endpoints.js';
 import {
   ApiKey,
   ErrorCode,
@@ -28,7 +28,7 @@ export function describeClusterHandler(
         throttleTimeMs: 0,
         endpointType,
         clusterId: broker.clusterId,
-        controllerId: cluster.liveBrokers()[0]?.brokerId ?? -1,
+        controllerId: controllerIdOf(cluster),
         clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
       };
       if (endpointType !== ENDPOINT_BROKERS) {

@@ -4,7 +4,7 @@
  */
 import type { TopicMetadata } from '../../../src/api/index.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, type KafkaBrokerContext } from '../broker-context.js';
-import { liveEndpoints } from '../broker-endpoints.js';
+import { controllerIdOf, liveEndpoints } from '../broker-endpoints.js';
 import {
   ApiKey,
   ErrorCode,
@@ -94,8 +94,7 @@ export function metadataHandler(broker: KafkaBrokerContext): ApiHandler<typeof A
           rack: e.rack,
         })),
         clusterId: broker.clusterId,
-        // No controller exists: the lowest live broker id stands in, as clients only display it.
-        controllerId: cluster.liveBrokers()[0]?.brokerId ?? -1,
+        controllerId: controllerIdOf(cluster),
         topics,
         clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
       };

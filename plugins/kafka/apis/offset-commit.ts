@@ -26,9 +26,9 @@ export function offsetCommitHandler(
       const known: CommitOffsetsParams['offsets'] = [];
       // Which request partitions exist, in request order; the coordinator answers in that order.
       const exists = request.topics.map((t) => {
-        const partitions = broker.topicService.find(t.name)?.partitions ?? 0;
+        const exists = broker.topicService.partitionsOf(t.name);
         return t.partitions.map((p) => {
-          const ok = p.partitionIndex >= 0 && p.partitionIndex < partitions;
+          const ok = exists(p.partitionIndex);
           if (ok) {
             known.push({
               topic: t.name,

@@ -20,9 +20,9 @@ export function offsetDeleteHandler(
     maxVersion: 0,
     async handle(request: OffsetDeleteRequest): Promise<OffsetDeleteResponse> {
       const known = request.topics.flatMap((t) => {
-        const partitions = broker.topicService.find(t.name)?.partitions ?? 0;
+        const exists = broker.topicService.partitionsOf(t.name);
         return t.partitions
-          .filter((p) => p.partitionIndex >= 0 && p.partitionIndex < partitions)
+          .filter((p) => exists(p.partitionIndex))
           .map((p) => ({ topic: t.name, partition: p.partitionIndex }));
       });
       const result = await broker.coordinator.deleteOffsets(request.groupId, known);

@@ -22,6 +22,15 @@ export class TopicService {
   }
 
   /**
+   * Which partitions of a topic a Kafka client names exist (none when the topic does not):
+   * looked up once per topic, asked once per partition.
+   */
+  partitionsOf(kafkaName: string): (index: number) => boolean {
+    const partitions = this.find(kafkaName)?.partitions ?? 0;
+    return (index) => index >= 0 && index < partitions;
+  }
+
+  /**
    * The topic, created with the default partition count when missing and auto-creation is on
    * (both the broker's setting and the client's wish). Null when it does not exist.
    */
