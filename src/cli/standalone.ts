@@ -3,6 +3,7 @@
  * file under the data directory) and one data directory, on consecutive ports. A newcomer sees a
  * real multi-broker cluster without installing ZooKeeper.
  */
+import type { Logger } from 'pino';
 import { ConfigError } from '../config/fields.js';
 import type { RawConfig } from '../config/sources.js';
 import { BrokerService } from '../host/broker-service.js';
@@ -12,7 +13,11 @@ const DEFAULT_BROKERS = 3;
 const DEFAULT_LISTEN = '127.0.0.1:9092';
 const DEFAULT_HTTP_PORT = 8080;
 
-/** Each broker's settings: the shared ones, with its id and ports. */
+/**
+ * Each broker's settings: the shared ones, with its id and ports. Advertised listeners given for
+ * several brokers are the first broker's; each next broker advertises the next port, as it
+ * listens on the next port.
+ */
 export function standaloneConfigs(raw: RawConfig): RawConfig[] {
   const { brokers: brokersFlag, listen, ...shared } = raw;
   const brokers = brokersFlag === undefined ? DEFAULT_BROKERS : Number(brokersFlag);
@@ -38,15 +43,31 @@ export function standaloneConfigs(raw: RawConfig): RawConfig[] {
       ? { kafkaListeners: `PLAINTEXT://${host}:${Number(port) === 0 ? 0 : Number(port) + i}` }
       : {}),
     webServicePort: httpPort === 0 ? 0 : httpPort + i,
+    ...(shared.kafkaAdvertisedListeners !== undefined && i > 0
+      ? { kafkaAdvertisedListeners: nextPorts(shared.kafkaAdvertisedListeners, i) }
+      : {}),
   }));
 }
 
-export async function startStandalone(raw: RawConfig): Promise<BrokerService[]> {
+/** `NAME://HOST:PORT[,...]` (a string or a list) with every non-zero port moved up by `by`. */
+function nextPorts(listeners: unknown, by: number): string {
+  const specs = Array.isArray(listeners) ? listeners.join(',') : String(listeners);
+  return specs.replace(/:(\d+)(?=\s*,|\s*$)/g, (_, port: string) =>
+    Number(port) === 0 ? ':0' : `:${Number(port) + by}`,
+  );
+}
+
+/** Starts the brokers one after another; `logger` (tests) replaces each broker's own. */
+export async function startStandalone(
+  raw: RawConfig,
+  options: { logger?: Logger } = {},
+): Promise<BrokerService[]> {
   const trees = new Map<string, MemoryMetadataTree>();
   const brokers: BrokerService[] = [];
   try {
     for (const config of standaloneConfigs(raw)) {
-      brokers.push(await BrokerService.start(config, { metadataTrees: trees }));
+      const logger = options.logger?.child({ brokerId: config.brokerId });
+      brokers.push(await BrokerService.start(config, { metadataTrees: trees, logger }));
     }
   } catch (err) {
     await Promise.all(brokers.map((b) => b.stop()));
