@@ -7,6 +7,9 @@
  *                             path names a new inode after every claim.
  *   owner-epoch.<20 digits>   an empty marker per claimed epoch, made before the claim is
  *                             installed; a claimer removes those below its own once it holds.
+ *   owner-epoch.released      the last epoch whose holder released the log cleanly, in decimal:
+ *                             written (atomically) by the log object holding that claim, once it
+ *                             has closed with every write landed.
  *
  * A log object keeps the claim file it installed open (so that its inode number cannot be reused)
  * and stats the path before each write: the same device and inode means the claim is still its
@@ -20,6 +23,24 @@
  * batch of it as after a crash): such a write has landed by then and is kept like any other sound
  * batch, or cut if torn. The grace bounds how long a process may stall between a check and its
  * write (event loop, GC pause, libuv's thread pool queued behind slow fsyncs).
+ *
+ * A graceful hand-over skips the grace. A log object that closes cleanly records its epoch E as
+ * released, after its write queue drained and its last writes (indexes, clean-shutdown marker)
+ * completed, and only while its claim is still installed; a closing object takes no more writes.
+ * A claimer that finds the claim it replaces (read before installing its own) to be E, and E
+ * released, waits no grace, because no write can land after it reads the tail:
+ * - E's holder has nothing in flight and writes nothing more (the record says so, and an epoch is
+ *   claimed at most once per log: a claim must be above the installed one, so no other object
+ *   ever holds E);
+ * - the owners before E cannot either: E's own claim waited the grace, or skipped it by this
+ *   same rule, before E read the tail, so their writes had all landed by then;
+ * - a claimer between E and this one could have installed its claim and written after E was
+ *   read. Every claimer makes its marker before installing, so this claimer looks again once its
+ *   own claim is installed: a marker above E and below its epoch means such a claimer may exist,
+ *   and it waits the grace after all. One that installs later than that look replaces a claim
+ *   whose marker is above its own, finds that marker after installing, and gives up without
+ *   writing (below).
+ * A killed owner leaves no record, so its successor waits the grace.
  *
  * Renames are not conditional, so a stale claimer (one that read the old epoch, then stalled past
  * a newer claim) could put its lower epoch back. The markers catch it: after its grace, a claimer
@@ -36,6 +57,7 @@ import type { StorageLogger } from './logger.js';
 import { FencedError, type TopicPartition } from './types.js';
 
 export const OWNER_EPOCH_FILE = 'owner-epoch';
+export const RELEASED_EPOCH_FILE = `${OWNER_EPOCH_FILE}.released`;
 const MARKER_NAME = /^owner-epoch\.(\d{20})$/;
 /** Claim rounds before a claim that keeps being overwritten by lower epochs gives up. */
 const MAX_CLAIM_ROUNDS = 3;
@@ -69,7 +91,8 @@ export class OwnerFence {
 
   /**
    * Claims the log in `dir` for `epoch`: refuses (FencedError) unless `epoch` is above the
-   * installed claim and not below any marker; installs the claim; waits `graceMs`; checks that
+   * installed claim and not below any marker; installs the claim; waits `graceMs` (none when
+   * the claim it replaced was released cleanly, see the header); checks that
    * the claim still holds and that no higher claim came first.
    */
   static async claim(
@@ -79,10 +102,16 @@ export class OwnerFence {
     graceMs: number,
     logger: StorageLogger,
     logFields: Readonly<Record<string, unknown>>,
+    /** How the grace is waited out (the store frees its open slot meanwhile). */
+    wait: (ms: number) => Promise<unknown> = sleep,
   ): Promise<OwnerFence> {
     const file = path.join(dir, OWNER_EPOCH_FILE);
     for (let round = 1; ; round++) {
-      const [installed, highest] = await Promise.all([readClaimedEpoch(file), highestMarker(dir)]);
+      const [installed, highest, released] = await Promise.all([
+        readClaimedEpoch(file),
+        highestMarker(dir),
+        readClaimedEpoch(path.join(dir, RELEASED_EPOCH_FILE)),
+      ]);
       if (installed === null) {
         logger.warn({ ...logFields, file }, 'unreadable owner epoch file; trusting the markers');
       }
@@ -94,13 +123,27 @@ export class OwnerFence {
       let fence: OwnerFence | null = null;
       try {
         fence = await OwnerFence.adopt(file, topicPartition, epoch);
-        if (graceMs > 0) await sleep(graceMs);
+        // The previous owner released the log cleanly: nothing of it can land any more (header).
+        const handedOver =
+          graceMs > 0 &&
+          installed !== null &&
+          installed > 0 &&
+          released === installed &&
+          !(await markers(dir)).some((m) => m.epoch > installed && m.epoch < epoch);
+        const grace = handedOver ? 0 : graceMs;
+        if (grace > 0) await wait(grace);
         fence.check();
         const higher = await highestMarker(dir);
         if (higher > epoch) throw fence.supersede(higher);
         await pruneMarkers(dir, epoch);
         logger.info(
-          { ...logFields, epoch, previousEpoch: installed, graceMs },
+          {
+            ...logFields,
+            epoch,
+            previousEpoch: installed,
+            previousReleased: handedOver,
+            graceMs: grace,
+          },
           'claimed log ownership',
         );
         return fence;
@@ -139,6 +182,31 @@ export class OwnerFence {
     const holds =
       own === null ? current === undefined : current?.ino === own.ino && current.dev === own.dev;
     if (!holds) throw this.supersede(readClaimedEpochNow(this.file));
+  }
+
+  /**
+   * Records that this claim was released cleanly, so that the next claimer may skip its grace
+   * (see the header). The caller guarantees that nothing it wrote is in flight and that it
+   * writes nothing more. Only while the claim is still this fence's; false when it is not.
+   */
+  async markReleased(): Promise<boolean> {
+    if (this.claimFile === null || this.released) return false;
+    try {
+      this.check();
+    } catch (err) {
+      if (err instanceof FencedError) return false;
+      throw err;
+    }
+    // A newer claim installed after the check is harmless: the record names this epoch, which
+    // is then no longer the installed one, so no claimer trusts it.
+    const dir = path.dirname(this.file);
+    const releasedFile = path.join(dir, RELEASED_EPOCH_FILE);
+    await writeFileAtomically(
+      releasedFile,
+      `${this.epoch}\n`,
+      `${releasedFile}.${randomUUID()}.tmp`,
+    );
+    return true;
   }
 
   /** Lets the claim file go (the log closed). */

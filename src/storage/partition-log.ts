@@ -310,8 +310,9 @@ export class FilePartitionLog implements PartitionLog {
 
   /**
    * Stops the log: queued appends finish, later ones are rejected. With `clean`, the indexes
-   * are written, everything is fsynced and the clean-shutdown marker lets the next open skip
-   * recovery; without (the log is about to be deleted), the files are just let go.
+   * are written, everything is fsynced, the clean-shutdown marker lets the next open skip
+   * recovery and the claim is recorded as released (the next owner skips the fence grace);
+   * without (the log is about to be deleted), the files are just let go.
    */
   shutdown(clean: boolean): Promise<void> {
     if (!this.closing) {
@@ -580,6 +581,9 @@ export class FilePartitionLog implements PartitionLog {
       if (clean && !this.failure && this.stillOwner()) {
         await this.active.persist(false, this.options.clock());
         await writeFileAtomically(path.join(this.options.dir, CLEAN_SHUTDOWN_FILE), '');
+        // Last: every write of this object has landed, and it takes no more (it is closing), so
+        // the next owner need not wait out the fence grace.
+        await this.fence.markReleased();
       }
     } finally {
       this.state = 'closed';

@@ -151,8 +151,9 @@ export interface LogClaim {
    * How long, ms, the claim waits between recording itself and reading the log's tail, so that a
    * write of the previous owner that passed its check just before the claim has landed (and is
    * then read and validated like any other batch) before this owner appends. Default: the
-   * store's fence grace (FileMessageStore: `fenceGraceMs`, 2000). Pass 0 when the previous owner
-   * is known to have closed the log (a graceful hand-over). Unused by in-memory stores.
+   * store's fence grace (FileMessageStore: `fenceGraceMs`, 2000). Skipped without asking when the
+   * previous owner closed its log object cleanly (a graceful hand-over: the file store records
+   * the release, see owner-fence). Unused by in-memory stores.
    */
   readonly graceMs?: number;
 }

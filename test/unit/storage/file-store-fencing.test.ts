@@ -6,7 +6,7 @@ import { open, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FileMessageStore, type FileMessageStoreOptions } from '../../../src/storage/file-store.js';
-import { OWNER_EPOCH_FILE } from '../../../src/storage/owner-fence.js';
+import { OWNER_EPOCH_FILE, RELEASED_EPOCH_FILE } from '../../../src/storage/owner-fence.js';
 import { LogSegment } from '../../../src/storage/segment.js';
 import { logDir } from '../../../src/storage/topic-dirs.js';
 import {
@@ -16,6 +16,7 @@ import {
   type PartitionLog,
   type TopicPartition,
 } from '../../../src/storage/types.js';
+import { captureLogs } from '../../helpers/log-capture.js';
 import { makeBatch } from '../../helpers/record-batches.js';
 import { readAll } from '../../helpers/storage-contract.js';
 import { makeTempDir, removeTempDir } from '../../helpers/storage-temp.js';
@@ -233,6 +234,67 @@ describe('FileMessageStore ownership fencing across stores', () => {
     started = Date.now();
     await broker({ fenceGraceMs: 300 }).openLog(TP, CONFIG, { epoch: 3, graceMs: 0 });
     expect(Date.now() - started).toBeLessThan(300);
+  });
+
+  describe('hand-over', () => {
+    const BIG_GRACE = 60_000;
+    /** The grace each claim waited, from what the store logged. */
+    const claims = (records: Record<string, unknown>[]) =>
+      records
+        .filter((r) => r.msg === 'claimed log ownership')
+        .map((r) => ({ epoch: r.epoch, graceMs: r.graceMs }));
+    const marker = (epoch: number): string =>
+      path.join(dir, `${OWNER_EPOCH_FILE}.${String(epoch).padStart(20, '0')}`);
+
+    it('skips the grace when the previous owner closed the log cleanly', async () => {
+      const { logger, records } = captureLogs();
+      const a = await broker({ logger }).openLog(TP, CONFIG, { epoch: 1 });
+      await a.append(makeBatch({ tag: 'a' }));
+      await a.close();
+      expect((await readFile(path.join(dir, RELEASED_EPOCH_FILE), 'utf8')).trim()).toBe('1');
+
+      // A grace this long would time the test out: the claim must not wait it.
+      const b = await broker({ logger, fenceGraceMs: BIG_GRACE }).openLog(TP, CONFIG, { epoch: 2 });
+      expect(claims(records)).toEqual([
+        { epoch: 1, graceMs: 0 }, // a brand-new log
+        { epoch: 2, graceMs: 0 },
+      ]);
+      expect(await tagsOf(b)).toEqual(['a-0']);
+      expect((await b.append(makeBatch())).baseOffset).toBe(1);
+    });
+
+    it('waits the grace after an owner that did not close (killed), or closed fenced', async () => {
+      const { logger, records } = captureLogs();
+      const a = await broker({ logger }).openLog(TP, CONFIG, { epoch: 1 });
+      await a.append(makeBatch({ tag: 'a' }));
+      await a.close();
+      // B takes over from A's clean release, then dies with the log open.
+      const b = await broker({ logger }).openLog(TP, CONFIG, { epoch: 2 });
+      await b.append(makeBatch({ tag: 'b' }));
+      const c = await broker({ logger }).openLog(TP, CONFIG, { epoch: 3 });
+      // B closes only now, fenced: that records nothing.
+      await b.close();
+      const d = await broker({ logger }).openLog(TP, CONFIG, { epoch: 4 });
+      expect(claims(records)).toEqual([
+        { epoch: 1, graceMs: 0 },
+        { epoch: 2, graceMs: 0 },
+        { epoch: 3, graceMs: GRACE_MS },
+        { epoch: 4, graceMs: GRACE_MS },
+      ]);
+      expect(await tagsOf(d)).toEqual(['a-0', 'b-0']);
+      await expect(c.append(makeBatch())).rejects.toBeInstanceOf(FencedError);
+    });
+
+    it('waits the grace when another claimer may have come between the release and its claim', async () => {
+      const { logger, records } = captureLogs();
+      const a = await broker({ logger }).openLog(TP, CONFIG, { epoch: 1 });
+      await a.append(makeBatch({ tag: 'a' }));
+      await a.close();
+      // A claimer for 2 made its marker (and may have installed its claim and written since).
+      await writeFile(marker(2), '');
+      await broker({ logger }).openLog(TP, CONFIG, { epoch: 3 });
+      expect(claims(records).at(-1)).toEqual({ epoch: 3, graceMs: GRACE_MS });
+    });
   });
 
   describe('stale claimers', () => {
