@@ -51,7 +51,6 @@ export class KafkaProtocolHandler implements ProtocolHandler {
   private server?: KafkaServer;
   private producerExpiryTimer?: NodeJS.Timeout;
   private offsetsTopic?: OffsetsTopic;
-  private unsubscribeCluster?: () => void;
 
   async initialize(host: HostContext): Promise<void> {
     const config = parseKafkaConfig(host.rawConfig);
@@ -153,7 +152,9 @@ export class KafkaProtocolHandler implements ProtocolHandler {
   async start(): Promise<ListenerInfo[]> {
     if (!this.server || !this.broker)
       throw new Error('kafka protocol handler started before initialize');
-    this.unsubscribeCluster = this.broker.host.cluster.onEvent((event) => this.onOwnership(event));
+    // Never unsubscribed: the host's release at shutdown sends the 'lost' events that close
+    // the partitions, after `stop`.
+    this.broker.host.cluster.onEvent((event) => this.onOwnership(event));
     const bound = await this.server.listen(this.broker.config.listeners);
     // A listener on port 0 got its port from the OS; advertise that one.
     this.broker.config.advertisedListeners.forEach((advertised, i) => {
@@ -179,13 +180,17 @@ export class KafkaProtocolHandler implements ProtocolHandler {
    * Ownership moves partitions between brokers. A gained __consumer_offsets partition is
    * replayed into the coordinator (its groups get COORDINATOR_LOAD_IN_PROGRESS meanwhile); a
    * lost one is unloaded: its groups moved, nobody left them, so no member-removed events.
+   * For 'lost' it returns the closing of the partition (appends settled, log closed), which the
+   * cluster awaits before the owner node goes, so that the next owner skips the fence grace.
    */
-  private onOwnership(event: OwnershipEvent): void {
+  private onOwnership(event: OwnershipEvent): Promise<void> | undefined {
     if (event.kind === 'changed') return;
     const { partitions, coordinator, host } = this.broker!;
     const { topic, partition } = event.partition;
     const offsets = topic === this.offsetsTopic!.fullName;
     if (event.kind === 'gained') {
+      // Shutting down: the host is about to release it again; opening would only delay that.
+      if (host.isShuttingDown()) return;
       partitions.gained(topic, partition, event.epoch);
       if (offsets) {
         coordinator.beginLoad(partition);
@@ -195,7 +200,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
       }
     } else {
       if (offsets) coordinator.unload(partition);
-      partitions
+      return partitions
         .lost(topic, partition)
         .catch((err: unknown) =>
           host.logger.warn({ err, topic, partition }, 'releasing partition failed'),
@@ -203,9 +208,12 @@ export class KafkaProtocolHandler implements ProtocolHandler {
     }
   }
 
+  /**
+   * Stops serving. Still subscribed to ownership afterwards: the host then releases every
+   * partition, and this handler closes each on 'lost' (see onOwnership).
+   */
   async stop(): Promise<void> {
     clearInterval(this.producerExpiryTimer);
-    this.unsubscribeCluster?.();
     // Pending joins and syncs are answered now rather than left to time out.
     this.broker?.coordinator.shutdown();
     // In-flight requests get a share of the host's shutdown budget; long polls end at once.

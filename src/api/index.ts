@@ -23,7 +23,13 @@ export {
 export type { Logger } from '../logging/logger.js';
 export * from '../metadata/types.js';
 export * from '../storage/types.js';
-export type { BrokerInfo, ClusterView, Ownership, OwnershipEvent } from '../cluster/types.js';
+export type {
+  BrokerInfo,
+  ClusterView,
+  Ownership,
+  OwnershipEvent,
+  OwnershipListener,
+} from '../cluster/types.js';
 export { resolveLogConfig } from '../storage/log-config.js';
 
 export * as batchHeader from '../storage/batch-header.js';

@@ -18,7 +18,13 @@ import { BrokerRegistry } from './broker-registry.js';
 import { EpochStore } from './epochs.js';
 import { PartitionOwnership } from './ownership.js';
 import { TopicWatcher } from './topic-watcher.js';
-import type { BrokerInfo, ClusterView, Ownership, OwnershipEvent } from './types.js';
+import type {
+  BrokerInfo,
+  ClusterView,
+  Ownership,
+  OwnershipEvent,
+  OwnershipListener,
+} from './types.js';
 
 export { DuplicateBrokerIdError } from './broker-registry.js';
 
@@ -38,7 +44,18 @@ export interface ClusterOptions {
   httpPort: number | null;
   /** Most metadata-store operations ownership runs at once. Default 16. */
   concurrency?: number;
+  /**
+   * The longest a partition given up on purpose waits for the listeners' reactions to 'lost'
+   * before its owner node goes. Default LOST_REACTION_TIMEOUT_MS.
+   */
+  lostReactionTimeoutMs?: number;
 }
+
+/**
+ * Long enough for appends in flight to settle and a log to close; a listener stuck longer (a
+ * hung disk) must not keep the partition from its next owner, who then waits the fence grace.
+ */
+export const LOST_REACTION_TIMEOUT_MS = 10_000;
 
 export class Cluster implements ClusterView {
   readonly brokerId: number;
@@ -48,7 +65,8 @@ export class Cluster implements ClusterView {
   private readonly topicWatcher: TopicWatcher;
   private readonly epochs: EpochStore;
   private readonly ownership: PartitionOwnership;
-  private readonly listeners = new Set<(event: OwnershipEvent) => void>();
+  private readonly listeners = new Set<OwnershipListener>();
+  private readonly lostReactionTimeoutMs: number;
   private readonly unsubscribers: (() => void)[] = [];
   private changePending = false;
   private closed = false;
@@ -75,6 +93,7 @@ export class Cluster implements ClusterView {
     this.store = options.store;
     this.logger = options.logger.child({ brokerId: options.brokerId });
     const concurrency = Math.max(1, options.concurrency ?? 16);
+    this.lostReactionTimeoutMs = options.lostReactionTimeoutMs ?? LOST_REACTION_TIMEOUT_MS;
     const self: BrokerInfo = {
       brokerId: options.brokerId,
       rack: options.rack ?? null,
@@ -155,7 +174,7 @@ export class Cluster implements ClusterView {
     }
   }
 
-  onEvent(listener: (event: OwnershipEvent) => void): () => void {
+  onEvent(listener: OwnershipListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -174,8 +193,9 @@ export class Cluster implements ClusterView {
   }
 
   /**
-   * Graceful shutdown: 'lost' for every held partition, then the broker's registration and its
-   * owner nodes are deleted so that the preferred live brokers take over at once. Then `close`.
+   * Graceful shutdown: 'lost' for every held partition and the listeners' reactions awaited
+   * (their logs closed), then the broker's registration and its owner nodes are deleted so that
+   * the preferred live brokers take over at once, without a fence grace. Then `close`.
    */
   release(): Promise<void> {
     this.releasing ??= this.doRelease();
@@ -262,14 +282,34 @@ export class Cluster implements ClusterView {
     this.changed();
   }
 
-  private emit(event: OwnershipEvent): void {
+  /** Settles once every listener's reaction has (never rejects), or the bounded wait passed. */
+  private emit(event: OwnershipEvent): Promise<void> {
+    const reactions: Promise<void>[] = [];
     for (const listener of [...this.listeners]) {
       try {
-        listener(event);
+        const reaction = listener(event);
+        if (reaction)
+          reactions.push(
+            reaction.catch((err: unknown) =>
+              this.logger.error({ err, event }, 'ownership listener failed'),
+            ),
+          );
       } catch (err) {
         this.logger.error({ err, event }, 'ownership listener failed');
       }
     }
+    if (reactions.length === 0) return Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.logger.warn({ event }, 'gave up waiting for the reaction to a lost partition');
+        resolve();
+      }, this.lostReactionTimeoutMs);
+      timer.unref();
+    });
+    return Promise.race([Promise.all(reactions).then(() => undefined), timeout]).finally(() =>
+      clearTimeout(timer),
+    );
   }
 
   /** 'changed', debounced: many owner nodes changing at once make one event. */

@@ -55,7 +55,8 @@ export interface OwnershipOptions {
   epochs: EpochStore;
   /** Ids of the live brokers as last seen (this broker is added while it takes part). */
   liveBrokerIds: () => Iterable<number>;
-  emit: (event: OwnershipEvent) => void;
+  /** Settles once the listeners have reacted (see ClusterView.onEvent); never rejects. */
+  emit: (event: OwnershipEvent) => Promise<void>;
   /** Tells that another broker's ownership changed (the caller debounces). */
   changed: () => void;
   /** Most metadata-store operations in flight at once. */
@@ -189,7 +190,7 @@ export class PartitionOwnership {
     this.generation++;
     this.queue.pause();
     this.queue.clear();
-    this.loseAll();
+    void this.loseAll(); // nothing to wait for: the node is not deleted
   }
 
   /** A session is back after expiry: take part again, re-reading every owner node. */
@@ -203,14 +204,16 @@ export class PartitionOwnership {
 
   /**
    * Graceful hand-over: stop taking partitions, send 'lost' for everything held, let running
-   * steps finish. Returns the owner nodes of this broker (path and version) to delete.
+   * steps finish and the listeners react. Returns the owner nodes of this broker (path and
+   * version) to delete.
    */
   async leave(): Promise<{ path: string; version: number }[]> {
     this.participating = false;
     this.queue.stop();
     // 'lost' at once; a step still running can no longer gain (it gives its node back).
-    this.loseAll();
+    const reactions = this.loseAll();
     await this.queue.idle();
+    await reactions;
     const nodes: { path: string; version: number }[] = [];
     for (const state of this.partitions.values()) {
       if (state.owner?.brokerId === this.brokerId) {
@@ -226,7 +229,7 @@ export class PartitionOwnership {
     this.generation++;
     this.unsubscribe?.();
     this.queue.stop();
-    this.loseAll();
+    void this.loseAll(); // nothing to wait for: the node is not deleted
   }
 
   // ---- the per-partition step -------------------------------------------------------------
@@ -268,7 +271,7 @@ export class PartitionOwnership {
     if (state.mine) {
       if (!ownerIsMe || owner?.epoch !== state.mine.epoch) {
         // The node went away or was replaced under this broker.
-        this.lose(state);
+        void this.lose(state);
         this.schedule(state, false);
       } else if (!preferred) {
         await this.handOver(state);
@@ -382,7 +385,7 @@ export class PartitionOwnership {
     state.owner = { brokerId: this.brokerId, epoch, topicId: state.topicId, version };
     state.mine = { epoch, version };
     this.logger.debug({ partition: state.tp, epoch }, 'gained');
-    this.options.emit({ kind: 'gained', partition: state.tp, epoch });
+    void this.options.emit({ kind: 'gained', partition: state.tp, epoch });
   }
 
   private stillCurrent(state: PartitionState, generation: number): boolean {
@@ -393,23 +396,27 @@ export class PartitionOwnership {
     );
   }
 
-  /** 'lost' first, so that writes stop, then the node goes so the preferred broker takes it. */
+  /**
+   * 'lost' first, so that writes stop, and its reactions awaited (the log closed, so the next
+   * owner skips the fence grace); then the node goes so the preferred broker takes it.
+   */
   private async handOver(state: PartitionState): Promise<void> {
     const version = state.mine!.version;
-    this.lose(state);
+    await this.lose(state);
     await this.deleteQuietly(state, version);
   }
 
-  private lose(state: PartitionState): void {
+  /** Sends 'lost'; settles once the listeners have reacted. */
+  private lose(state: PartitionState): Promise<void> {
     const mine = state.mine;
-    if (!mine) return;
+    if (!mine) return Promise.resolve();
     state.mine = undefined;
     this.logger.debug({ partition: state.tp, epoch: mine.epoch }, 'lost');
-    this.options.emit({ kind: 'lost', partition: state.tp, epoch: mine.epoch });
+    return this.options.emit({ kind: 'lost', partition: state.tp, epoch: mine.epoch });
   }
 
-  private loseAll(): void {
-    for (const state of this.partitions.values()) this.lose(state);
+  private async loseAll(): Promise<void> {
+    await Promise.all([...this.partitions.values()].map((state) => this.lose(state)));
   }
 
   private async deleteQuietly(state: PartitionState, version: number): Promise<void> {

@@ -26,7 +26,8 @@ export type OwnershipEvent =
   | { kind: 'gained'; partition: TopicPartition; epoch: number }
   /**
    * This broker no longer owns the partition: it must stop writing at once. Not sent for
-   * partitions of a deleted topic.
+   * partitions of a deleted topic. A listener may return a promise for the rest of its reaction
+   * (writes in flight settled, the log closed): see `ClusterView.onEvent`.
    */
   | { kind: 'lost'; partition: TopicPartition; epoch: number }
   /** Another broker's ownership changed, or brokers came or went: refresh what clients see. */
@@ -51,5 +52,15 @@ export interface ClusterView {
   epochHistory(partition: TopicPartition): Promise<{ epoch: number; startOffset: number }[]>;
   /** Called by the owner once it has opened the partition under `epoch`: where that epoch starts. */
   recordEpochStart(partition: TopicPartition, epoch: number, startOffset: number): Promise<void>;
-  onEvent(listener: (event: OwnershipEvent) => void): () => void;
+  /**
+   * Listens to ownership events. For 'lost', a listener may return a promise that settles once
+   * it has let go of the partition (its writes settled, its log closed). When this broker gives
+   * a partition up on purpose (hand-over to a preferred broker, graceful release) the owner node
+   * is deleted only after those promises settle (or a bounded wait passes), so the next owner
+   * finds the log released cleanly and skips the store's fence grace. After an expired session
+   * nothing waits: another broker may already own the partition.
+   */
+  onEvent(listener: OwnershipListener): () => void;
 }
+
+export type OwnershipListener = (event: OwnershipEvent) => void | Promise<void>;

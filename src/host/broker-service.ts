@@ -2,8 +2,9 @@
  * One broker: its stores, its protocol handlers, its place in the cluster and its lifecycle.
  * Start-up: stores, topics, handlers (listening), HTTP, then the cluster (the broker advertises
  * real ports and starts owning partitions). Shutdown runs the other way round, once: handlers
- * stop serving and drain, ownership is released so other brokers take over at once, then the
- * stores close.
+ * stop serving and drain, ownership is released (the handlers close what they held before the
+ * owner nodes go, so other brokers take over at once, without a fence grace), then the stores
+ * close. See ProtocolHandler.stop for the contract.
  */
 import type { Logger } from 'pino';
 import { Cluster, DuplicateBrokerIdError } from '../cluster/cluster.js';
@@ -197,6 +198,7 @@ export class BrokerService {
     for (const { handler } of [...this.handlers].reverse()) {
       await attempt(`stopping ${handler.protocolName}`, () => handler.stop());
     }
+    // 'lost' for every partition, awaited until the handlers closed them; then the owner nodes.
     await attempt('releasing ownership', () => this.cluster?.release());
     await attempt('closing the HTTP server', () => this.http?.close());
     this.topics.stop();

@@ -3,10 +3,13 @@
  * handlers listen (it must advertise real ports), so until then this view shows no brokers and
  * no ownership, and listeners registered early are attached when the cluster is bound.
  */
-import type { BrokerInfo, ClusterView, Ownership, OwnershipEvent } from '../cluster/types.js';
+import type {
+  BrokerInfo,
+  ClusterView,
+  Ownership,
+  OwnershipListener as Listener,
+} from '../cluster/types.js';
 import type { TopicPartition } from '../storage/types.js';
-
-type Listener = (event: OwnershipEvent) => void;
 
 export class DeferredClusterView implements ClusterView {
   private inner?: ClusterView;

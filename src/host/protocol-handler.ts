@@ -52,7 +52,19 @@ export interface ProtocolHandler {
   start(): Promise<ListenerInfo[]>;
   /** What other brokers and clients need to reach this handler (Pulsar's protocol data), after start. */
   protocolDataToAdvertise(): string;
-  /** Stops accepting, finishes in-flight requests within the host's shutdown timeout, releases. */
+  /**
+   * Stops accepting, finishes in-flight requests within the host's shutdown timeout. Shutdown
+   * then goes on in this order:
+   * 1. `stop` of every handler (no request is served from here on);
+   * 2. the host releases ownership: 'lost' for every partition held, and the host waits for the
+   *    handlers' reactions to it (the promises their `cluster.onEvent` listeners return: appends
+   *    settled, logs closed, coordinators unloaded) so that a handler must stay subscribed
+   *    through `stop`;
+   * 3. only then the owner nodes and the broker's registration go, so the next owners find the
+   *    logs released cleanly and skip the store's fence grace;
+   * 4. the stores close.
+   * Gains after shutdown began (`isShuttingDown`) need not be served: they are released in 2.
+   */
   stop(): Promise<void>;
 }
 

@@ -81,8 +81,11 @@ export class PartitionManager {
    */
   get(topic: string, index: number): Promise<Partition> | null {
     if (!this.exists(topic, index)) return null;
+    // ownsNow too: after 'lost' the owner node still names this broker until it is deleted,
+    // and a log closed by `lost` must not be opened again under the old epoch meanwhile.
     const owner = this.cluster.ownerOf({ topic, partition: index });
     if (!owner || owner.brokerId !== this.cluster.brokerId) return null;
+    if (!this.cluster.ownsNow({ topic, partition: index })) return null;
     const key = keyOf(topic, index);
     let partition = this.partitions.get(key);
     if (!partition) {
@@ -130,7 +133,11 @@ export class PartitionManager {
     );
   }
 
-  /** This broker lost the partition: no more appends through it; in-flight writes settle. */
+  /**
+   * This broker lost the partition: no more appends through it; in-flight writes settle, then
+   * the log closes, which tells the next owner (through the store) that it need not wait out the
+   * fence grace.
+   */
   async lost(topic: string, index: number): Promise<void> {
     const key = keyOf(topic, index);
     const open = this.partitions.get(key);
@@ -140,6 +147,7 @@ export class PartitionManager {
     partition.closed = true;
     partition.movedAway.abort();
     await partition.lastAppend;
+    await partition.log.close();
   }
 
   /** Appends one validated batch, unless the producer state says it is a duplicate or out of order. */

@@ -184,6 +184,52 @@ describe('cluster ownership over one in-memory tree', () => {
     brokers.expectEpochsGrow();
   });
 
+  it("keeps a partition's owner node until the listeners' reactions to lost settle, on release and on hand-over", async () => {
+    const topics = { [ORDERS]: 12 };
+    await setUp(topics, [1]);
+    await brokers.converged(topics);
+    const [first] = brokers.all;
+    const observer = tree.newSession();
+    const ownerOfNode = async (partition: number) => {
+      const node = await observer.get(ownerPath({ topic: ORDERS, partition }));
+      return node ? (JSON.parse(node.value.toString()) as { brokerId: number }).brokerId : null;
+    };
+    // Broker 1 closes what it loses only when told to.
+    const closing = new Map<number, () => void>();
+    first.cluster.onEvent((event) => {
+      if (event.kind !== 'lost') return;
+      return new Promise<void>((resolve) => closing.set(event.partition.partition, resolve));
+    });
+
+    // Hand-over: broker 2 joins and wins some partitions; each waits for broker 1's reaction.
+    await brokers.start(2, tree.newSession());
+    await waitFor('a lost partition', async () => closing.size > 0);
+    await brokers.all[1].cluster.settled();
+    const [handedOver] = closing.keys();
+    expect(await ownerOfNode(handedOver)).toBe(1);
+    for (const close of closing.values()) close();
+    await brokers.converged(topics);
+    expect(await ownerOfNode(handedOver)).toBe(2);
+
+    // Release: no owner node goes (and the broker stays registered) before every reaction.
+    closing.clear();
+    const held = first.cluster.ownedPartitions().map((o) => o.partition.partition);
+    expect(held.length).toBeGreaterThan(0);
+    let released = false;
+    const releasing = first.cluster.release().then(() => (released = true));
+    await waitFor('lost for all it held', async () => closing.size === held.length);
+    expect(released).toBe(false);
+    for (const p of held) expect(await ownerOfNode(p)).toBe(1);
+    expect(await observer.children(BROKERS_ROOT)).toEqual(['1', '2']);
+    for (const close of closing.values()) close();
+    await releasing;
+    for (const p of held) expect(await ownerOfNode(p)).not.toBe(1);
+    brokers.forget(first);
+    await first.store.close();
+    await brokers.converged(topics);
+    await observer.close();
+  });
+
   it('never repeats an epoch through joins, releases, closes and restarts', async () => {
     const topics = { [ORDERS]: 8, [OFFSETS]: 20 };
     await setUp(topics);
