@@ -174,6 +174,10 @@ export class Cluster implements ClusterView {
     }
   }
 
+  claimRefused(partition: TopicPartition, epoch: number, claimedEpoch: number): void {
+    if (!this.closed) this.ownership.claimRefused(partition, epoch, claimedEpoch);
+  }
+
   onEvent(listener: OwnershipListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

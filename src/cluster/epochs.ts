@@ -36,14 +36,16 @@ export class EpochStore {
   }
 
   /**
-   * Hands out the next epoch. The first is 1: the message store reserves 0 for a log opened
-   * without a claim, and one number serves clients, the cluster and the store alike. A history kept for another topic id (a deleted
-   * topic of the same name) is dropped; the epoch keeps growing.
+   * Hands out the next epoch, and at least `atLeast`. The first is 1: the message store reserves
+   * 0 for a log opened without a claim, and one number serves clients, the cluster and the store
+   * alike. A history kept for another topic id (a deleted topic of the same name) is dropped; the
+   * epoch keeps growing. `atLeast` moves it past a claim found on disk when the metadata store's
+   * epochs started again below the data directory's (a wiped store, a new ZooKeeper).
    */
-  async next(tp: TopicPartition, topicId: string): Promise<number> {
+  async next(tp: TopicPartition, topicId: string, atLeast = 0): Promise<number> {
     return this.update(tp, (record) => {
       const history = record.topicId === topicId ? record.history : [];
-      return { topicId, epoch: record.epoch + 1, history };
+      return { topicId, epoch: Math.max(record.epoch + 1, atLeast), history };
     }).then((record) => record.epoch);
   }
 

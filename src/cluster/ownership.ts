@@ -11,7 +11,10 @@
  * - held but no longer preferred (a broker joined, or this one is leaving): 'lost' first, then
  *   delete the owner node (compare-and-delete on its version) so the preferred broker takes it;
  * - an owner node of this broker that it does not hold (re-created by the store in a new
- *   session, or left by a failed step): adopt it under a new epoch when preferred, else delete.
+ *   session, or left by a failed step): adopt it under a new epoch when preferred, else delete;
+ * - held, but the message store refused to claim its log under the held epoch because the log is
+ *   claimed at or past it (`claimRefused`: the epochs restarted below the data directory's):
+ *   'lost', then adopt the node under an epoch past the claim.
  */
 import type { Logger } from 'pino';
 import {
@@ -46,6 +49,8 @@ interface PartitionState {
   stale: boolean;
   /** Set while this broker holds the partition ('gained' sent, 'lost' not yet). */
   mine?: { epoch: number; version: number };
+  /** The lowest epoch this broker may take the partition under (see claimRefused). */
+  epochFloor?: number;
 }
 
 export interface OwnershipOptions {
@@ -223,6 +228,22 @@ export class PartitionOwnership {
     return nodes;
   }
 
+  /**
+   * The partition's log is claimed on disk at `claimedEpoch`, at or past the epoch this broker
+   * holds it under: take it again under an epoch past the claim (see ClusterView.claimRefused).
+   */
+  claimRefused(tp: TopicPartition, epoch: number, claimedEpoch: number): void {
+    const state = this.partitions.get(partitionKey(tp));
+    if (!state?.mine || state.mine.epoch !== epoch || claimedEpoch < epoch) return;
+    state.epochFloor = Math.max(state.epochFloor ?? 0, claimedEpoch + 1);
+    this.logger.warn(
+      { partition: tp, epoch, claimedEpoch },
+      'the log is claimed at or past the epoch this broker holds (metadata store reset?); taking the partition again under a later epoch',
+    );
+    // Read the owner node again first: a newer owner would explain the claim as well.
+    this.schedule(state, true);
+  }
+
   /** Stops all work; held partitions are lost (their nodes stay until the session ends). */
   stop(): void {
     this.participating = false;
@@ -275,6 +296,10 @@ export class PartitionOwnership {
         this.schedule(state, false);
       } else if (!preferred) {
         await this.handOver(state);
+      } else if (state.mine.epoch < (state.epochFloor ?? 0)) {
+        // Still this broker's, under an epoch the store refuses: again, under a later one.
+        await this.lose(state);
+        await this.adopt(state, owner.version);
       }
       return;
     }
@@ -325,7 +350,7 @@ export class PartitionOwnership {
 
   private async acquire(state: PartitionState): Promise<void> {
     const generation = this.generation;
-    const epoch = await this.options.epochs.next(state.tp, state.topicId);
+    const epoch = await this.options.epochs.next(state.tp, state.topicId, state.epochFloor);
     if (!this.stillCurrent(state, generation)) return;
     const value = encodeOwner(this.brokerId, epoch, state.topicId);
     let version: number;
@@ -346,7 +371,7 @@ export class PartitionOwnership {
   /** Takes over an owner node of this broker that it does not hold, under a new epoch. */
   private async adopt(state: PartitionState, nodeVersion: number): Promise<void> {
     const generation = this.generation;
-    const epoch = await this.options.epochs.next(state.tp, state.topicId);
+    const epoch = await this.options.epochs.next(state.tp, state.topicId, state.epochFloor);
     if (!this.stillCurrent(state, generation)) return;
     let version: number;
     try {
@@ -384,6 +409,7 @@ export class PartitionOwnership {
     }
     state.owner = { brokerId: this.brokerId, epoch, topicId: state.topicId, version };
     state.mine = { epoch, version };
+    state.epochFloor = undefined;
     this.logger.debug({ partition: state.tp, epoch }, 'gained');
     void this.options.emit({ kind: 'gained', partition: state.tp, epoch });
   }

@@ -53,6 +53,16 @@ export interface ClusterView {
   /** Called by the owner once it has opened the partition under `epoch`: where that epoch starts. */
   recordEpochStart(partition: TopicPartition, epoch: number, startOffset: number): Promise<void>;
   /**
+   * Called by the owner when the message store refused to claim the partition's log under
+   * `epoch` because it is claimed at `claimedEpoch` >= `epoch` already: the metadata store's
+   * epochs started again below the data directory's (a wiped store, a new ZooKeeper over old
+   * data), and every claim would be refused. If this broker still holds the partition under
+   * `epoch` (its owner node is read again first), the partition's epoch is moved past
+   * `claimedEpoch` and the partition taken again: 'lost', then 'gained' under the new epoch.
+   * Returns at once; the work runs in the background.
+   */
+  claimRefused(partition: TopicPartition, epoch: number, claimedEpoch: number): void;
+  /**
    * Listens to ownership events. For 'lost', a listener may return a promise that settles once
    * it has let go of the partition (its writes settled, its log closed). When this broker gives
    * a partition up on purpose (hand-over to a preferred broker, graceful release) the owner node

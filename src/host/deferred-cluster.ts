@@ -50,6 +50,10 @@ export class DeferredClusterView implements ClusterView {
     await this.inner?.recordEpochStart(partition, epoch, startOffset);
   }
 
+  claimRefused(partition: TopicPartition, epoch: number, claimedEpoch: number): void {
+    this.inner?.claimRefused(partition, epoch, claimedEpoch);
+  }
+
   onEvent(listener: Listener): () => void {
     this.pending.set(listener, this.inner?.onEvent(listener) ?? (() => undefined));
     return () => {

@@ -92,10 +92,15 @@ export class PartitionManager {
       const opening = this.open(topic, index, this.topics.get(topic)!.configs, owner.epoch);
       this.partitions.set(key, opening);
       opening.catch((err: unknown) => {
-        // A newer owner claiming the log while this broker opened it is ownership moving on.
-        if (err instanceof FencedError)
-          this.logger.debug({ topic, partition: index }, 'partition moved while opening');
-        else this.logger.error({ err, topic, partition: index }, 'partition failed to open');
+        if (err instanceof FencedError) {
+          // Usually ownership moving on (a newer owner claimed the log meanwhile). But a claim
+          // at or past our epoch while we hold it may be the data directory outliving the
+          // metadata store's epochs: the cluster checks, and then moves the epoch past it
+          // (in the background: this is no metadata round trip for the request that opened).
+          this.logger.debug({ topic, partition: index, err }, 'claim refused while opening');
+          if (err.claimedEpoch !== null && err.claimedEpoch >= err.epoch)
+            this.cluster.claimRefused({ topic, partition: index }, err.epoch, err.claimedEpoch);
+        } else this.logger.error({ err, topic, partition: index }, 'partition failed to open');
         this.forget(key, opening);
       });
       partition = opening;

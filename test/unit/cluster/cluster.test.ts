@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DuplicateBrokerIdError } from '../../../src/cluster/cluster.js';
-import { BROKERS_ROOT, ownerPath } from '../../../src/cluster/paths.js';
+import { BROKERS_ROOT, epochPath, ownerPath } from '../../../src/cluster/paths.js';
 import {
   MemoryMetadataTree,
   type MetadataStore,
@@ -227,6 +227,36 @@ describe('cluster ownership over one in-memory tree', () => {
     brokers.forget(first);
     await first.store.close();
     await brokers.converged(topics);
+    await observer.close();
+  });
+
+  it('takes a partition again under an epoch past a claim the store found on disk', async () => {
+    const topics = { [ORDERS]: 4 };
+    await setUp(topics, [1]);
+    const before = await brokers.converged(topics);
+    const [broker] = brokers.all;
+    const refused = { topic: ORDERS, partition: 2 };
+    const { epoch } = before.get(keyOf(refused))!;
+    const mark = brokers.mark();
+
+    // Reports for an epoch the broker does not hold, or below it, change nothing.
+    broker.cluster.claimRefused({ topic: ORDERS, partition: 1 }, epoch + 5, 57);
+    broker.cluster.claimRefused({ topic: ORDERS, partition: 3 }, epoch, epoch - 1);
+    // The data directory says 57 while the metadata store handed out `epoch`.
+    broker.cluster.claimRefused(refused, epoch, 57);
+    await waitFor('gained again', async () => brokers.eventsOf(1, 'gained', mark).length > 0);
+    const after = await brokers.converged(topics);
+
+    expect(after.get(keyOf(refused))).toEqual({ brokerId: 1, epoch: 58 });
+    expect(brokers.events.slice(mark).map((e) => e.event)).toEqual([
+      { kind: 'lost', partition: refused, epoch },
+      { kind: 'gained', partition: refused, epoch: 58 },
+    ]);
+    for (const [key, owner] of after)
+      if (key !== keyOf(refused)) expect(owner).toEqual(before.get(key));
+    const observer = tree.newSession();
+    const node = await observer.get(epochPath(refused));
+    expect(JSON.parse(node!.value.toString())).toMatchObject({ epoch: 58 });
     await observer.close();
   });
 
