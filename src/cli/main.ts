@@ -6,6 +6,7 @@
 import { ConfigError } from '../config/fields.js';
 import { readConfigFile, readEnvironment, type RawConfig } from '../config/sources.js';
 import { BrokerService } from '../host/broker-service.js';
+import { listenerOf, parseListen } from './listen.js';
 import { parseArgs } from './args.js';
 import { startStandalone } from './standalone.js';
 
@@ -54,7 +55,9 @@ export async function main(argv: string[]): Promise<void> {
       ...args.flags,
     };
     brokers =
-      args.command === 'standalone' ? await startStandalone(raw) : [await BrokerService.start(raw)];
+      args.command === 'standalone'
+        ? await startStandalone(raw)
+        : [await BrokerService.start(singleBrokerConfig(raw))];
   } catch (err) {
     console.error(
       err instanceof ConfigError ? err.message : `koppa failed to start: ${(err as Error).stack}`,
@@ -93,4 +96,11 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** `koppa broker --listen HOST:PORT` names its Kafka listener; the flag outranks the file. */
+function singleBrokerConfig(raw: RawConfig): RawConfig {
+  const { listen, ...rest } = raw;
+  if (listen === undefined) return rest;
+  return { ...rest, kafkaListeners: listenerOf(parseListen(listen)) };
 }

@@ -57,6 +57,15 @@ export class BrokerProcess {
     });
   }
 
+  /** SIGSTOP / SIGCONT: the broker freezes (keeping its sockets open) and thaws. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** Sends a signal and waits for the process to end. */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000): Promise<number | null> {
     const child = this.child;

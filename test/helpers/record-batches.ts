@@ -17,6 +17,7 @@ import {
   LAST_OFFSET_DELTA,
   MAGIC,
   MAX_TIMESTAMP,
+  PARTITION_LEADER_EPOCH,
   RECORDS_COUNT,
   computeBatchCrc,
 } from '../../src/storage/batch-header.js';
@@ -130,6 +131,8 @@ export interface DecodedBatch {
   baseOffset: number;
   lastOffset: number;
   maxTimestamp: number;
+  /** The epoch of the owner that appended it. */
+  partitionLeaderEpoch: number;
   recordsCount: number;
   size: number;
   crcOk: boolean;
@@ -146,6 +149,7 @@ export function decodeBatches(buf: Buffer): DecodedBatch[] {
       baseOffset: info.baseOffset,
       lastOffset: info.baseOffset + info.lastOffsetDelta,
       maxTimestamp: info.maxTimestamp,
+      partitionLeaderEpoch: buf.readInt32BE(info.position + PARTITION_LEADER_EPOCH),
       recordsCount: info.recordCount,
       size: info.size,
       crcOk:
