@@ -193,13 +193,17 @@ export class KafkaProtocolHandler implements ProtocolHandler {
       if (host.isShuttingDown()) return;
       partitions.gained(topic, partition, event.epoch);
       if (offsets) {
-        coordinator.beginLoad(partition);
-        this.offsetsTopic!.load(coordinator, partition).catch((err: unknown) =>
+        // The epoch names this load: a replay still running from an earlier gain is stale.
+        coordinator.beginLoad(partition, event.epoch);
+        this.offsetsTopic!.load(coordinator, partition, event.epoch).catch((err: unknown) =>
           host.logger.error({ err, partition }, 'loading offsets partition failed'),
         );
       }
     } else {
-      if (offsets) coordinator.unload(partition);
+      if (offsets) {
+        this.offsetsTopic!.cancelLoad(partition);
+        coordinator.unload(partition);
+      }
       return partitions
         .lost(topic, partition)
         .catch((err: unknown) =>

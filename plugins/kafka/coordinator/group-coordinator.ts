@@ -51,6 +51,8 @@ interface OwnedPartition {
   readonly partition: number;
   /** Set while the partition's log is replayed: its groups answer COORDINATOR_LOAD_IN_PROGRESS. */
   replay: PartitionReplay | null;
+  /** The load this state belongs to (the ownership epoch): records of another are stale. */
+  readonly loadToken: number;
   readonly groups: Map<string, Group>;
 }
 
@@ -390,7 +392,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   // -------------------------------------------------------------------------------------------
   // Ownership of __consumer_offsets partitions
 
-  beginLoad(offsetsPartition: number): void {
+  beginLoad(offsetsPartition: number, token = 0): void {
     if (!this.active) return;
     if (this.partitions.has(offsetsPartition)) {
       this.logger.warn({ offsetsPartition }, 'partition loaded again; dropping its current state');
@@ -399,20 +401,25 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     this.partitions.set(offsetsPartition, {
       partition: offsetsPartition,
       replay: new PartitionReplay(),
+      loadToken: token,
       groups: new Map(),
     });
   }
 
-  /** Records of a partition no longer loading (unloaded meanwhile) are ignored. */
-  loadRecords(offsetsPartition: number, records: Iterable<StoredRecord>): void {
-    const replay = this.partitions.get(offsetsPartition)?.replay;
-    if (replay == null) return;
-    for (const record of records) replay.add(record);
+  /**
+   * Records of a partition no longer loading (unloaded meanwhile), or of an older load of it (a
+   * replay begun before the partition was lost and gained again), are ignored.
+   */
+  loadRecords(offsetsPartition: number, records: Iterable<StoredRecord>, token = 0): void {
+    const owned = this.partitions.get(offsetsPartition);
+    if (owned?.replay == null || owned.loadToken !== token) return;
+    for (const record of records) owned.replay.add(record);
   }
 
-  completeLoad(offsetsPartition: number): void {
+  completeLoad(offsetsPartition: number, token = 0): void {
     const owned = this.partitions.get(offsetsPartition);
-    if (owned === undefined || owned.replay === null) return;
+    // A stale load must not mark a newer one loaded: that one has not read the log yet.
+    if (owned === undefined || owned.replay === null || owned.loadToken !== token) return;
     for (const group of owned.replay.groups(offsetsPartition, this.clock.now())) {
       owned.groups.set(group.groupId, group);
       this.membership.restored(group);

@@ -286,10 +286,15 @@ export interface GroupCoordinatorApi {
     partitions: { topic: string; partition: number }[],
   ): Promise<DeleteOffsetsResult>;
 
-  /** Ownership of __consumer_offsets partitions: loading replays records, unloading forgets. */
-  beginLoad(offsetsPartition: number): void;
-  loadRecords(offsetsPartition: number, records: Iterable<StoredRecord>): void;
-  completeLoad(offsetsPartition: number): void;
+  /**
+   * Ownership of __consumer_offsets partitions: loading replays records, unloading forgets. A
+   * load is named by a token (the ownership epoch it was gained under): records and completion
+   * with any other token than the current load's are ignored, so a replay that outlived its
+   * ownership cannot fill or complete a newer load.
+   */
+  beginLoad(offsetsPartition: number, token?: number): void;
+  loadRecords(offsetsPartition: number, records: Iterable<StoredRecord>, token?: number): void;
+  completeLoad(offsetsPartition: number, token?: number): void;
   /** Drops the partition's groups without member-removed events (the group moves, nobody left). */
   unload(offsetsPartition: number): void;
 

@@ -32,9 +32,9 @@ const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 const COMPACTION_BATCH_RECORDS = 1000;
 /** Tombstones outlive compaction this long, so slow readers of the topic see deletions (Kafka's delete.retention.ms). */
 const TOMBSTONE_RETENTION_MS = 24 * 60 * 60 * 1000;
-/** Retries of a failed partition load, with doubling waits from LOAD_RETRY_MS. */
-const LOAD_ATTEMPTS = 5;
+/** A failed partition load is retried after LOAD_RETRY_MS, doubling up to LOAD_RETRY_MAX_MS. */
 const LOAD_RETRY_MS = 500;
+const LOAD_RETRY_MAX_MS = 10_000;
 
 export interface OffsetsTopicOptions {
   partitions: PartitionManager;
@@ -58,6 +58,8 @@ export class OffsetsTopic implements GroupPersistence {
   private readonly queues = new Map<number, Promise<unknown>>();
   /** Per partition: records appended since the last compaction, and live keys after it. */
   private readonly growth = new Map<number, { appended: number; live: number }>();
+  /** The running load of each partition, to cancel when the partition is lost. */
+  private readonly loads = new Map<number, AbortController>();
   private closed = false;
 
   constructor(private readonly options: OffsetsTopicOptions) {}
@@ -111,40 +113,69 @@ export class OffsetsTopic implements GroupPersistence {
   }
 
   /**
-   * Replays a partition into the coordinator, which answers COORDINATOR_LOAD_IN_PROGRESS
-   * meanwhile. A failed load is retried; if it keeps failing the partition stays loading (its
-   * groups get retriable errors, never wrong offsets) and the failure is logged.
+   * Replays a partition gained under ownership epoch `token` into the coordinator (begun with
+   * that token), which answers COORDINATOR_LOAD_IN_PROGRESS meanwhile. A failed replay is
+   * retried, with a backoff capped at LOAD_RETRY_MAX_MS, for as long as the partition is this
+   * broker's: until `cancelLoad` (the partition was lost), the next `load` of the partition, or
+   * `close`. Meanwhile its groups get retriable errors, never wrong offsets. Resolves when the
+   * load completed or was cancelled.
    */
-  async load(coordinator: GroupCoordinatorApi, offsetsPartition: number): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.serially(offsetsPartition, () => this.replay(coordinator, offsetsPartition));
-        return;
-      } catch (err) {
-        if (this.closed || attempt === LOAD_ATTEMPTS) throw err;
-        this.options.logger.warn(
-          { err, partition: offsetsPartition, attempt },
-          'loading offsets partition failed, retrying',
-        );
-        await new Promise((resolve) => setTimeout(resolve, LOAD_RETRY_MS * 2 ** (attempt - 1)));
+  async load(coordinator: GroupCoordinatorApi, offsetsPartition: number, token = 0): Promise<void> {
+    this.cancelLoad(offsetsPartition);
+    const running = new AbortController();
+    this.loads.set(offsetsPartition, running);
+    const { signal } = running;
+    try {
+      for (let attempt = 1; !signal.aborted && !this.closed; attempt++) {
+        try {
+          await this.serially(offsetsPartition, () =>
+            this.replay(coordinator, offsetsPartition, token, signal),
+          );
+          return;
+        } catch (err) {
+          if (signal.aborted || this.closed) return;
+          const retryInMs = Math.min(LOAD_RETRY_MS * 2 ** (attempt - 1), LOAD_RETRY_MAX_MS);
+          this.options.logger.warn(
+            { err, partition: offsetsPartition, attempt, retryInMs },
+            'loading offsets partition failed, retrying',
+          );
+          await pause(retryInMs, signal);
+        }
       }
+    } finally {
+      if (this.loads.get(offsetsPartition) === running) this.loads.delete(offsetsPartition);
     }
   }
 
-  /** Lets queued appends, loads and compactions finish; nothing new starts. */
+  /** Stops the partition's running load, if any (the partition was lost): it completes nothing. */
+  cancelLoad(offsetsPartition: number): void {
+    this.loads.get(offsetsPartition)?.abort();
+    this.loads.delete(offsetsPartition);
+  }
+
+  /** Lets queued appends and compactions finish, cancels loads; nothing new starts. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const partition of [...this.loads.keys()]) this.cancelLoad(partition);
     await Promise.all(this.queues.values());
   }
 
-  private async replay(coordinator: GroupCoordinatorApi, offsetsPartition: number): Promise<void> {
+  private async replay(
+    coordinator: GroupCoordinatorApi,
+    offsetsPartition: number,
+    token: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    signal.throwIfAborted(); // cancelled while queued
     const started = Date.now();
     const keys = new Set<string>();
     let count = 0;
     for await (const batch of this.readAll(await this.log(offsetsPartition))) {
+      signal.throwIfAborted();
       coordinator.loadRecords(
         offsetsPartition,
         batch.map((r) => r.stored),
+        token,
       );
       for (const r of batch) {
         if (r.value === null) keys.delete(r.key.toString('latin1'));
@@ -152,7 +183,8 @@ export class OffsetsTopic implements GroupPersistence {
       }
       count += batch.length;
     }
-    coordinator.completeLoad(offsetsPartition);
+    signal.throwIfAborted();
+    coordinator.completeLoad(offsetsPartition, token);
     this.growth.set(offsetsPartition, { appended: count - keys.size, live: keys.size });
     this.options.logger.debug(
       { partition: offsetsPartition, records: count, live: keys.size, ms: Date.now() - started },
@@ -249,4 +281,17 @@ export class OffsetsTopic implements GroupPersistence {
     );
     return next;
   }
+}
+
+/** Waits `ms`, or less if `signal` aborts first. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

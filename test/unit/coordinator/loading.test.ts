@@ -116,6 +116,29 @@ describe('ownership of __consumer_offsets partitions', () => {
     );
   });
 
+  it('ignores the records and the completion of a load older than the current one', async () => {
+    const h = unloaded();
+    // Gained under epoch 4; its replay is still running when the partition is lost and gained
+    // again under epoch 6.
+    h.coordinator.beginLoad(3, 4);
+    h.coordinator.loadRecords(3, [offset('g', 't', 0, offsetValue(10))], 4);
+    h.coordinator.unload(3);
+    h.coordinator.beginLoad(3, 6);
+    // The old replay goes on and finishes: neither its records nor its end count.
+    h.coordinator.loadRecords(3, [offset('g', 't', 0, offsetValue(99))], 4);
+    h.coordinator.completeLoad(3, 4);
+    expect(h.coordinator.describeGroups(['g'])[0].errorCode).toBe(
+      ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+    );
+    h.coordinator.loadRecords(3, [offset('g', 't', 0, offsetValue(20))], 6);
+    h.coordinator.completeLoad(3, 6);
+    const fetched = await h.coordinator.fetchOffsets({ groupId: 'g', partitions: null });
+    expect(fetched).toMatchObject({
+      errorCode: ErrorCode.NONE,
+      partitions: [{ topic: 't', partition: 0, offset: 20 }],
+    });
+  });
+
   it('restores groups and offsets from the log: the latest record per key wins, tombstones delete', async () => {
     const h = unloaded();
     const m1 = memberRecord('m1');
