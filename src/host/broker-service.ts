@@ -118,6 +118,13 @@ export class BrokerService {
     for (const { handler } of this.handlers) {
       this.listeners.push(...(await handler.start()));
     }
+    // Listening before joining: clients that ask meanwhile see this broker, owning nothing yet.
+    this.clusterView.showSelf({
+      brokerId: config.brokerId,
+      rack: config.rack ?? null,
+      protocols: this.advertisedProtocols(),
+      httpPort: null,
+    });
     this.http = await startHttpServer({
       host: config.bindAddress,
       port: config.webServicePort,
@@ -149,12 +156,7 @@ export class BrokerService {
           store: this.metadataStore,
           topics: this.topics,
           logger: logger.child({ component: 'cluster' }),
-          protocols: Object.fromEntries(
-            this.handlers.map(({ handler }) => [
-              handler.protocolName,
-              handler.protocolDataToAdvertise(),
-            ]),
-          ),
+          protocols: this.advertisedProtocols(),
           httpPort: this.http!.port,
         });
       } catch (err) {
@@ -166,6 +168,13 @@ export class BrokerService {
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
     }
+  }
+
+  /** What each protocol handler advertises, by protocol name (after the handlers started). */
+  private advertisedProtocols(): Record<string, string> {
+    return Object.fromEntries(
+      this.handlers.map(({ handler }) => [handler.protocolName, handler.protocolDataToAdvertise()]),
+    );
   }
 
   /** A mistyped key would otherwise be silently ignored. */

@@ -1,7 +1,10 @@
 /**
  * The cluster as handlers see it from `initialize` on. A broker joins the cluster only once its
- * handlers listen (it must advertise real ports), so until then this view shows no brokers and
- * no ownership, and listeners registered early are attached when the cluster is bound.
+ * handlers listen (it must advertise real ports), so until then this view owns nothing and shows
+ * no broker but this one (once the host has named it, as soon as the handlers listen): a client
+ * that asks that early learns where this broker is and that no partition has a leader yet, and
+ * retries, rather than finding no broker at all. Listeners registered early are attached when
+ * the cluster is bound.
  */
 import type {
   BrokerInfo,
@@ -13,9 +16,15 @@ import type { TopicPartition } from '../storage/types.js';
 
 export class DeferredClusterView implements ClusterView {
   private inner?: ClusterView;
+  private self?: BrokerInfo;
   private readonly pending = new Map<Listener, () => void>();
 
   constructor(readonly brokerId: number) {}
+
+  /** This broker as it will register: the one live broker shown until the cluster is bound. */
+  showSelf(self: BrokerInfo): void {
+    this.self = self;
+  }
 
   bind(inner: ClusterView): void {
     this.inner = inner;
@@ -23,11 +32,13 @@ export class DeferredClusterView implements ClusterView {
   }
 
   liveBrokers(): BrokerInfo[] {
-    return this.inner?.liveBrokers() ?? [];
+    if (this.inner) return this.inner.liveBrokers();
+    return this.self ? [this.self] : [];
   }
 
   broker(brokerId: number): BrokerInfo | undefined {
-    return this.inner?.broker(brokerId);
+    if (this.inner) return this.inner.broker(brokerId);
+    return brokerId === this.self?.brokerId ? this.self : undefined;
   }
 
   ownerOf(partition: TopicPartition): Ownership | null {

@@ -30,7 +30,10 @@ export interface HostContext {
   readonly metadataStore: MetadataStore;
   /** Topics of the cluster, cached and kept current from the metadata store. */
   readonly topics: TopicRegistry;
-  /** Live brokers and partition ownership; empty until the broker joins, after `start`. */
+  /**
+   * Live brokers and partition ownership. Until the broker joins, after `start`, it owns
+   * nothing and shows this broker alone (as soon as the handlers listen).
+   */
   readonly cluster: ClusterView;
   /** True once shutdown began: handlers must not start work that outlives it. */
   isShuttingDown(): boolean;
