@@ -31,6 +31,7 @@ export type {
   OwnershipListener,
 } from '../cluster/types.js';
 export { resolveLogConfig } from '../storage/log-config.js';
+export { Limiter, type LimiterSlot } from '../storage/limiter.js';
 
 export * as batchHeader from '../storage/batch-header.js';
 export {

@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isErrno } from './file-io.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Limiter } from './limiter.js';
 import { DEFAULT_LOG_CONFIG, resolveLogConfig } from './log-config.js';
 import { silentLogger, type StorageLogger } from './logger.js';
 import { MemoryBudget } from './memory-budget.js';
@@ -40,6 +42,14 @@ const MiB = 1024 * 1024;
  */
 export const DEFAULT_FENCE_GRACE_MS = 2000;
 
+/**
+ * How many logs open at once (claim, tail validation, segment files). A broker taking over many
+ * partitions at once (another one died) would otherwise queue all that I/O in libuv's thread
+ * pool at once, ahead of the appends of the logs it already serves. The claims' graces are
+ * waited outside this bound, so they overlap: a hundred partitions still take about one grace.
+ */
+export const DEFAULT_OPEN_CONCURRENCY = 8;
+
 export interface FileMessageStoreOptions {
   dataDir: string;
   /** Store-wide log settings; openLog's config overrides them per log. */
@@ -55,6 +65,8 @@ export interface FileMessageStoreOptions {
   clock?: () => number;
   /** The default of LogClaim.graceMs, ms. Default DEFAULT_FENCE_GRACE_MS (2 s). */
   fenceGraceMs?: number;
+  /** Most logs opening at once, graces aside. Default DEFAULT_OPEN_CONCURRENCY. */
+  openConcurrency?: number;
 }
 
 /** An open (or opening) log and the epoch it was claimed for (0: no claim). */
@@ -72,6 +84,7 @@ export class FileMessageStore implements MessageStore {
   private readonly tailBytesPerLog: number;
   private readonly indexBudget: MemoryBudget;
   private readonly fenceGraceMs: number;
+  private readonly opens: Limiter;
   private readonly logs = new Map<string, LogEntry>();
   private readonly deletions = new Map<string, Promise<void>>();
   private closing: Promise<void> | null = null;
@@ -86,6 +99,7 @@ export class FileMessageStore implements MessageStore {
     this.indexBudget = new MemoryBudget(options.indexCacheBytes ?? 64 * MiB);
     this.fenceGraceMs = options.fenceGraceMs ?? DEFAULT_FENCE_GRACE_MS;
     checkGrace(this.fenceGraceMs);
+    this.opens = new Limiter(options.openConcurrency ?? DEFAULT_OPEN_CONCURRENCY);
   }
 
   openLog(
@@ -186,36 +200,40 @@ export class FileMessageStore implements MessageStore {
       });
     }
     await this.deletions.get(partitionKey(tp))?.catch(() => undefined);
-    const dir = logDir(this.dataDir, tp);
-    const fresh = !(await exists(dir));
-    await makeDir(dir);
-    const fence = claim
-      ? await OwnerFence.claim(
+    return this.opens.run(async (slot) => {
+      const dir = logDir(this.dataDir, tp);
+      const fresh = !(await exists(dir));
+      await makeDir(dir);
+      const fence = claim
+        ? await OwnerFence.claim(
+            dir,
+            topicPartition,
+            claim.epoch,
+            fresh ? 0 : (claim.graceMs ?? this.fenceGraceMs),
+            this.logger,
+            topicPartition,
+            // The grace only waits: other logs may open meanwhile.
+            (ms) => slot.outside(() => sleep(ms)),
+          )
+        : await OwnerFence.unclaimed(dir, topicPartition);
+      try {
+        return await FilePartitionLog.open({
           dir,
           topicPartition,
-          claim.epoch,
-          fresh ? 0 : (claim.graceMs ?? this.fenceGraceMs),
-          this.logger,
-          topicPartition,
-        )
-      : await OwnerFence.unclaimed(dir, topicPartition);
-    try {
-      return await FilePartitionLog.open({
-        dir,
-        topicPartition,
-        config,
-        logger: this.logger,
-        clock: this.clock,
-        indexBudget: this.indexBudget,
-        tailCache: new TailCache(this.tailBudget, this.tailBytesPerLog),
-        fence,
-        recoverTail: claim !== undefined,
-        onClosed,
-      });
-    } catch (err) {
-      await fence.release();
-      throw err;
-    }
+          config,
+          logger: this.logger,
+          clock: this.clock,
+          indexBudget: this.indexBudget,
+          tailCache: new TailCache(this.tailBudget, this.tailBytesPerLog),
+          fence,
+          recoverTail: claim !== undefined,
+          onClosed,
+        });
+      } catch (err) {
+        await fence.release();
+        throw err;
+      }
+    });
   }
 
   private async deleteNow(tp: TopicPartition, key: string): Promise<void> {

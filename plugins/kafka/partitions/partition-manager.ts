@@ -8,6 +8,7 @@
 import {
   batchHeader,
   FencedError,
+  Limiter,
   type ClusterView,
   type Logger,
   type MessageStore,
@@ -21,6 +22,17 @@ import { logConfigOf } from '../topics/topic-configs.js';
 /** How far back from the log end producer state is rebuilt when a partition is opened. */
 const PRODUCER_STATE_REPLAY_OFFSETS = 10_000;
 const REPLAY_READ_BYTES = 4 * 1024 * 1024;
+/**
+ * Most partitions replaying their producer state at once (reads of up to REPLAY_READ_BYTES each):
+ * a broker taking over many partitions must not read all their tails at once. The store bounds
+ * its own part of an open (claim, tail validation) separately, graces aside.
+ */
+export const DEFAULT_REPLAY_CONCURRENCY = 8;
+
+export interface PartitionManagerOptions {
+  /** Default DEFAULT_REPLAY_CONCURRENCY. */
+  replayConcurrency?: number;
+}
 
 export interface Partition {
   readonly topic: string;
@@ -56,13 +68,17 @@ export class PartitionManager {
   private readonly partitions = new Map<string, Promise<Partition>>();
   /** Topics whose logs are being removed: nothing may open them meanwhile. */
   private readonly deleting = new Set<string>();
+  private readonly replays: Limiter;
 
   constructor(
     private readonly store: MessageStore,
     private readonly topics: TopicRegistry,
     private readonly cluster: ClusterView,
     private readonly logger: Logger,
-  ) {}
+    options: PartitionManagerOptions = {},
+  ) {
+    this.replays = new Limiter(options.replayConcurrency ?? DEFAULT_REPLAY_CONCURRENCY);
+  }
 
   /** True when the topic exists (and is not being deleted) and has this partition. */
   exists(topic: string, index: number): boolean {
@@ -237,8 +253,10 @@ export class PartitionManager {
     // one see everything written before it.
     const log = await this.store.openLog(tp, logConfigOf(configs), { epoch });
     const producers = new ProducerStateTable();
-    await replayProducerState(log, producers);
-    await this.cluster.recordEpochStart(tp, epoch, log.logEndOffset());
+    await this.replays.run(async () => {
+      await replayProducerState(log, producers);
+      await this.cluster.recordEpochStart(tp, epoch, log.logEndOffset());
+    });
     this.logger.debug(
       { topic, partition: index, epoch, logEndOffset: log.logEndOffset() },
       'partition opened',

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FileMessageStore, type FileMessageStoreOptions } from '../../../src/storage/file-store.js';
 import { OWNER_EPOCH_FILE, RELEASED_EPOCH_FILE } from '../../../src/storage/owner-fence.js';
+import { FilePartitionLog } from '../../../src/storage/partition-log.js';
 import { LogSegment } from '../../../src/storage/segment.js';
 import { logDir } from '../../../src/storage/topic-dirs.js';
 import {
@@ -295,6 +296,44 @@ describe('FileMessageStore ownership fencing across stores', () => {
       await broker({ logger }).openLog(TP, CONFIG, { epoch: 3 });
       expect(claims(records).at(-1)).toEqual({ epoch: 3, graceMs: GRACE_MS });
     });
+  });
+
+  it('opens a bounded number of logs at once, while the graces of their claims overlap', async () => {
+    const partitions = Array.from({ length: 12 }, (_, partition) => ({ ...TP, partition }));
+    // Logs some owner has open (not released): taking them over costs the grace.
+    const previous = broker();
+    for (const tp of partitions) await previous.openLog(tp, CONFIG, { epoch: 1 });
+    const claimed = async () => {
+      let count = 0;
+      for (const tp of partitions) {
+        const text = await readFile(path.join(logDir(dataDir, tp), OWNER_EPOCH_FILE), 'utf8');
+        if (text.trim() === '2') count++;
+      }
+      return count;
+    };
+
+    let opening = 0;
+    let mostAtOnce = 0;
+    let claimedWhenFirstOpened = -1;
+    const original = FilePartitionLog.open.bind(FilePartitionLog);
+    vi.spyOn(FilePartitionLog, 'open').mockImplementation(async (options) => {
+      if (claimedWhenFirstOpened < 0) claimedWhenFirstOpened = await claimed();
+      mostAtOnce = Math.max(mostAtOnce, ++opening);
+      try {
+        return await original(options);
+      } finally {
+        opening--;
+      }
+    });
+    const takeover = broker({ openConcurrency: 2, fenceGraceMs: 1000 });
+    const logs = await Promise.all(
+      partitions.map((tp) => takeover.openLog(tp, CONFIG, { epoch: 2 })),
+    );
+    expect(logs.map((log) => log.epoch)).toEqual(partitions.map(() => 2));
+    expect(mostAtOnce).toBe(2);
+    // Every claim was installed (its grace begun) before the first grace ended: the graces
+    // waited side by side, not two at a time.
+    expect(claimedWhenFirstOpened).toBe(partitions.length);
   });
 
   describe('stale claimers', () => {
