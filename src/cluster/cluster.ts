@@ -1,11 +1,12 @@
 /**
  * The cluster as one broker runs it: its registration among the live brokers, the topics it
  * covers, and ownership of their partitions (see ownership.ts), with the metadata session's
- * health folded in so that a broker that may have lost its session stops writing at once.
+ * health folded in so that a broker whose session is gone stops writing.
  *
  * Session events:
- * - `disconnected`: `ownsNow` answers false (no 'lost': the session may still be alive);
- * - `connected`: same session, ownership intact, `ownsNow` answers true again;
+ * - `disconnected`: the session may still be alive, so the broker keeps serving what it holds
+ *   (as Pulsar's brokers do, relying on the store's fence) and changes nothing until it is back;
+ * - `connected`: same session, ownership intact, ownership work resumes;
  * - `expired`: 'lost' for every held partition; nothing is acquired until `reconnected`;
  * - `reconnected`: the live list is re-read, then every owner node; the broker takes part again
  *   and takes back what it is preferred for under new epochs.

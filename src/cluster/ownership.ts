@@ -79,8 +79,6 @@ export class PartitionOwnership {
   private unsubscribe?: () => void;
   /** May acquire and keep partitions (false before start, after expiry, when leaving). */
   private participating = false;
-  /** The metadata session is connected: held partitions may be written. */
-  private healthy = true;
   /** Bumped whenever the session is lost or replaced: work begun before it is void. */
   private generation = 0;
 
@@ -111,7 +109,7 @@ export class PartitionOwnership {
   }
 
   ownsNow(tp: TopicPartition): boolean {
-    return this.healthy && this.partitions.get(partitionKey(tp))?.mine !== undefined;
+    return this.partitions.get(partitionKey(tp))?.mine !== undefined;
   }
 
   /** The topic id the partition belongs to, when it is known. */
@@ -175,22 +173,24 @@ export class PartitionOwnership {
     }
   }
 
-  /** The session's connection is lost: stop writing until it is back. */
+  /**
+   * The session's connection is lost, but the session may still be alive (ZooKeeper restarting,
+   * a network blip): keep serving what is held, change nothing until it is back. Should the
+   * session have expired meanwhile, the next owner's claim fences this broker's writes in the
+   * store, and `expired` follows once the session timeout has passed.
+   */
   disconnected(): void {
-    this.healthy = false;
     this.queue.pause();
   }
 
   /** The same session is back: nothing was lost. */
   connected(): void {
-    this.healthy = true;
     this.queue.resume();
     this.reconsiderAll();
   }
 
   /** The session is (presumed) gone: every held partition is lost. */
   expired(): void {
-    this.healthy = false;
     this.participating = false;
     this.generation++;
     this.queue.pause();
@@ -200,7 +200,6 @@ export class PartitionOwnership {
 
   /** A session is back after expiry: take part again, re-reading every owner node. */
   reconnected(): void {
-    this.healthy = true;
     this.participating = true;
     this.generation++;
     this.queue.resume();

@@ -41,8 +41,9 @@ export interface ClusterView {
   /** The owner as last seen (no metadata-store round trip); null while unowned. */
   ownerOf(partition: TopicPartition): Ownership | null;
   /**
-   * True when this broker owns the partition and its metadata session is healthy, so it may
-   * write. Synchronous and cheap: called on every produce.
+   * True while this broker holds the partition ('gained' sent, 'lost' not yet), so it may write;
+   * a disconnected session that may still be alive keeps it. Synchronous and cheap: called on
+   * every produce.
    */
   ownsNow(partition: TopicPartition): boolean;
   /**
