@@ -48,6 +48,8 @@ export interface DrillResult {
   groups: GroupRecovery[];
   /** Per group and partition, offsets consumed after the fault below what was committed before. */
   rewound: string[];
+  /** Logs of the victim that refused a write because another owner had claimed them. */
+  fencedLogs: number;
 }
 
 export interface DrillReport {
@@ -78,6 +80,8 @@ const GROUPS: GroupSpec[] = [
 /** Pause between two sends to one partition: about 40 messages/s per partition. */
 const SEND_INTERVAL_MS = 25;
 const RECOVERY_TIMEOUT_MS = 120_000;
+/** What a broker logs when the store's fence refuses its writes to a log another owner claimed. */
+const FENCED_LOG = 'log fenced: another owner claimed it';
 /**
  * kcat's lines are stamped when read, a little after librdkafka may have committed past them:
  * a message counts as consumed again only when seen this long after the fault.
@@ -129,14 +133,16 @@ export async function runFailoverDrills(options: DrillOptions = {}): Promise<Dri
 }
 
 export function formatResult(result: DrillResult): string {
-  return result.groups
-    .map(
-      (g) =>
-        `drill=${result.drill} victim=${result.victim ?? 'zookeeper'} group=${g.group} ` +
-        `clients=${g.clients} resumed_s=${g.resumedAfterS.toFixed(1)} ` +
-        `max_stall_s=${g.maxStallS.toFixed(1)}`,
-    )
-    .join('\n');
+  const lines = result.groups.map(
+    (g) =>
+      `drill=${result.drill} victim=${result.victim ?? 'zookeeper'} group=${g.group} ` +
+      `clients=${g.clients} resumed_s=${g.resumedAfterS.toFixed(1)} ` +
+      `max_stall_s=${g.maxStallS.toFixed(1)}`,
+  );
+  if (result.fencedLogs > 0) {
+    lines.push(`drill=${result.drill} victim=${result.victim} fenced_logs=${result.fencedLogs}`);
+  }
+  return lines.join('\n');
 }
 
 class Drill {
@@ -188,6 +194,7 @@ class Drill {
     const victim = await this.victimFor(name);
     this.log(`drill ${name}: ${victim === null ? 'zookeeper' : `broker ${victim}`}`);
     const committedBefore = await this.committedOffsets();
+    const logMark = victim === null ? 0 : this.cluster.output(victim).length;
     const fault = Date.now();
     const { down, heal } = await this.inflict(name, victim);
     // A stopped broker stays down until recovery is measured; a paused one thaws on its own time.
@@ -195,8 +202,10 @@ class Drill {
     const groups = await Promise.all(GROUPS.map((spec) => this.recovery(spec, fault, down)));
     await (healing ?? heal());
     const rewound = this.rewoundSince(fault, committedBefore);
+    const fencedLogs =
+      victim === null ? 0 : this.cluster.output(victim).slice(logMark).split(FENCED_LOG).length - 1;
     await this.steady();
-    return { drill: name, victim, groups, rewound };
+    return { drill: name, victim, groups, rewound, fencedLogs };
   }
 
   /** Stops producing, lets every group catch up, then checks the logs and the commits. */
