@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBroker, type TestBroker } from '../helpers/broker.js';
-import { freePort } from '../helpers/broker-process.js';
+import { freePorts, startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TOPIC = 'kjs-group';
@@ -36,18 +35,19 @@ describe('kafkajs consumer groups', () => {
   let admin: Admin;
   const members: Member[] = [];
 
+  // The same ports across the restart, so that the clients find the brokers again.
   const brokerConfig = () => ({
-    kafkaListeners: `PLAINTEXT://127.0.0.1:${port}`,
+    listen: `127.0.0.1:${port}`,
     groupInitialRebalanceDelayMs: 200,
     groupMinSessionTimeoutMs: 1000,
   });
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'koppa-groups-'));
-    port = await freePort();
+    port = await freePorts();
     broker = await startTestBroker(brokerConfig(), { dataDir: dir });
     kafka = new Kafka({
-      brokers: [`127.0.0.1:${port}`],
+      brokers: broker.bootstrap.split(','),
       clientId: 'kjs-groups-test',
       logLevel: logLevel.NOTHING,
     });
@@ -112,7 +112,7 @@ describe('kafkajs consumer groups', () => {
       '--import',
       'tsx',
       script,
-      `127.0.0.1:${port}`,
+      broker.bootstrap,
       GROUP,
       TOPIC,
       '3000',

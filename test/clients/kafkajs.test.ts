@@ -10,7 +10,7 @@ describe('kafkajs against one broker', () => {
   beforeAll(async () => {
     broker = await startTestBroker();
     kafka = new Kafka({
-      brokers: [broker.bootstrap],
+      brokers: broker.bootstrap.split(','),
       clientId: 'koppa-kafkajs-test',
       logLevel: logLevel.NOTHING,
     });

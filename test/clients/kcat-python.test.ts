@@ -3,7 +3,7 @@ import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { ApiKey } from '../../plugins/kafka/protocol/index.js';
 import { readBatchInfos } from '../../plugins/kafka/records/index.js';
 import { jsonLines, PY_CLIENTS, PYTHON, run } from '../helpers/processes.js';
-import { RawConnection } from '../helpers/raw-client.js';
+import { openLeader } from '../helpers/raw-client.js';
 
 const CODEC_IDS: Record<string, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 
@@ -40,7 +40,7 @@ describe('kcat (librdkafka) and kafka-python against one broker', () => {
     );
 
   const storedCodecs = async (topic: string): Promise<Set<number>> => {
-    const conn = await RawConnection.open(broker.port);
+    const conn = await openLeader(broker.port, topic, 0);
     try {
       const { body } = await conn.request(ApiKey.Fetch, 12, {
         replicaId: -1,

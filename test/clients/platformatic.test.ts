@@ -20,7 +20,7 @@ describe('@platformatic/kafka against one broker', () => {
     const topic = 'platformatic-roundtrip';
     const base = {
       clientId: 'koppa-platformatic-test',
-      bootstrapBrokers: [broker.bootstrap],
+      bootstrapBrokers: broker.bootstrap.split(','),
       retries: 2,
     };
     const admin = new Admin(base);
@@ -44,12 +44,12 @@ describe('@platformatic/kafka against one broker', () => {
 
     const consumer = new Consumer({ ...base, groupId: 'unused-no-join' });
     const metadata = await consumer.metadata({ topics: [topic] });
-    const topicId = metadata.topics.get(topic)!.id;
+    const { id: topicId, partitions } = metadata.topics.get(topic)!;
     const read: { offset: bigint; key: string; value: string; timestamp: bigint; seq: string }[] =
       [];
     for (let attempt = 0; read.length < sent.length && attempt < 50; attempt++) {
       const response = await consumer.fetch({
-        node: metadata.brokers.keys().next().value!,
+        node: partitions[0].leader,
         maxWaitTime: 200,
         topics: [
           {

@@ -2,7 +2,7 @@
  * Consumer-group members of other client libraries as child processes (kcat -G, the python
  * group_consumer.py), with what a user of each sees parsed from its output: the partitions it
  * holds, its assign/revoke events and the messages it consumed. Also topic setup with kafkajs,
- * and OffsetFetch / DescribeGroups answers read with the raw client.
+ * and OffsetFetch / DescribeGroups answers read with the raw client from the group's coordinator.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Consumer, stringDeserializers, type MessagesStream } from '@platformatic/kafka';
@@ -10,7 +10,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { ApiKey, Reader } from '../../plugins/kafka/protocol/index.js';
 import { decodeConsumerProtocolAssignment } from '../../plugins/kafka/protocol/generated/consumer-protocol-assignment.js';
 import { PY_CLIENTS, PYTHON } from './processes.js';
-import { RawConnection } from './raw-client.js';
+import { openCoordinator } from './raw-client.js';
 import { waitFor } from './wait.js';
 
 export interface Consumed {
@@ -203,7 +203,7 @@ export class PlatformaticMember implements GroupMember {
     const member = new PlatformaticMember(name);
     const consumer = new Consumer({
       clientId: o.clientId,
-      bootstrapBrokers: [o.bootstrap],
+      bootstrapBrokers: o.bootstrap.split(','),
       groupId: o.group,
       sessionTimeout: 6000,
       rebalanceTimeout: 6000,
@@ -274,7 +274,11 @@ export const valueAt = (topic: string, partition: number, offset: number) =>
   `${topic}/${partition}/${offset}`;
 
 export async function createTopic(bootstrap: string, topic: string, partitions: number) {
-  const kafka = new Kafka({ brokers: [bootstrap], clientId: 'setup', logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    brokers: bootstrap.split(','),
+    clientId: 'setup',
+    logLevel: logLevel.NOTHING,
+  });
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -295,7 +299,11 @@ export async function produceTo(
   from: number,
   count: number,
 ) {
-  const kafka = new Kafka({ brokers: [bootstrap], clientId: 'setup', logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    brokers: bootstrap.split(','),
+    clientId: 'setup',
+    logLevel: logLevel.NOTHING,
+  });
   const producer = kafka.producer();
   await producer.connect();
   try {
@@ -327,14 +335,17 @@ export function keysOf(consumed: Consumed[]): string[] {
     .map((m) => `${m.partition}:${m.offset}`);
 }
 
-/** Committed offsets of partitions 0..partitions-1 of `topic` (-1: none), with OffsetFetch v5. */
+/**
+ * Committed offsets of partitions 0..partitions-1 of `topic` (-1: none), with OffsetFetch v5 to
+ * the coordinator the broker on `port` names.
+ */
 export async function committedOffsets(
   port: number,
   group: string,
   topic: string,
   partitions: number,
 ): Promise<number[]> {
-  const conn = await RawConnection.open(port);
+  const conn = await openCoordinator(port, group);
   try {
     const { body } = await conn.request(ApiKey.OffsetFetch, 5, {
       groupId: group,
@@ -370,9 +381,12 @@ export interface DescribedGroup {
   members: DescribedMember[];
 }
 
-/** DescribeGroups v4 for one group, assignments decoded with the consumer protocol. */
+/**
+ * DescribeGroups v4 for one group to the coordinator the broker on `port` names, assignments
+ * decoded with the consumer protocol.
+ */
 export async function describeGroup(port: number, group: string): Promise<DescribedGroup> {
-  const conn = await RawConnection.open(port);
+  const conn = await openCoordinator(port, group);
   try {
     const { body } = await conn.request(ApiKey.DescribeGroups, 4, {
       groups: [group],

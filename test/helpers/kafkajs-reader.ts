@@ -47,7 +47,7 @@ export async function readPartitionWithKafkajs(
   timeoutMs = 20_000,
 ): Promise<ReadMessage[]> {
   const kafka = new Kafka({
-    brokers: [bootstrap],
+    brokers: bootstrap.split(','),
     clientId: 'koppa-test-reader',
     logLevel: logLevel.NOTHING,
   });

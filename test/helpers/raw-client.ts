@@ -4,7 +4,10 @@
  */
 import { connect, type Socket } from 'node:net';
 import {
+  ApiKey,
   apis,
+  ErrorCode,
+  errorName,
   Reader,
   Writer,
   type RequestTypes,
@@ -66,9 +69,9 @@ export class RawConnection {
     socket.on('error', () => undefined);
   }
 
-  static open(port: number): Promise<RawConnection> {
+  static open(port: number, host = '127.0.0.1'): Promise<RawConnection> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port }, () => resolve(new RawConnection(socket)));
+      const socket = connect({ host, port }, () => resolve(new RawConnection(socket)));
       socket.once('error', reject);
     });
   }
@@ -138,4 +141,82 @@ export class RawConnection {
     this.waiters = [];
     for (const w of waiters) w();
   }
+}
+
+/** Where a broker takes connections, as Metadata and FindCoordinator name it. */
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+/** Errors a client retries after a moment: the answer is not known yet. */
+const RETRIABLE = new Set<number>([
+  ErrorCode.LEADER_NOT_AVAILABLE,
+  ErrorCode.COORDINATOR_NOT_AVAILABLE,
+  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+]);
+
+/**
+ * Asks the broker on `port` with `ask` (a fresh connection each time) until it answers without a
+ * retriable error, as a client does; throws on any other error.
+ */
+async function askUntilKnown(
+  port: number,
+  what: string,
+  ask: (conn: RawConnection) => Promise<{ errorCode: number; endpoint?: Endpoint }>,
+  timeoutMs = 10_000,
+): Promise<Endpoint> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const conn = await RawConnection.open(port);
+    const answer = await ask(conn).finally(() => conn.close());
+    if (answer.errorCode === 0 && answer.endpoint) return answer.endpoint;
+    if (!RETRIABLE.has(answer.errorCode) || Date.now() > deadline)
+      throw new Error(`${what}: ${errorName(answer.errorCode)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The coordinator of `group`, as the broker on `port` answers FindCoordinator (v3). */
+export function coordinatorOf(port: number, group: string): Promise<Endpoint> {
+  return askUntilKnown(port, `FindCoordinator ${group}`, async (conn) => {
+    const { body } = await conn.request(ApiKey.FindCoordinator, 3, { key: group, keyType: 0 });
+    return { errorCode: body.errorCode!, endpoint: { host: body.host!, port: body.port! } };
+  });
+}
+
+/** The leader of `topic` `partition`, from the Metadata (v12) of the broker on `port`. */
+export function leaderOf(port: number, topic: string, partition: number): Promise<Endpoint> {
+  return askUntilKnown(port, `the leader of ${topic}[${partition}]`, async (conn) => {
+    const { body } = await conn.request(ApiKey.Metadata, 12, {
+      topics: [{ name: topic }],
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    const t = body.topics[0];
+    const p = t.partitions.find((x) => x.partitionIndex === partition);
+    if (t.errorCode || !p)
+      return { errorCode: t.errorCode || ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+    const leader = body.brokers.find((b) => b.nodeId === p.leaderId);
+    return {
+      errorCode: p.errorCode || (leader ? 0 : ErrorCode.LEADER_NOT_AVAILABLE),
+      endpoint: leader,
+    };
+  });
+}
+
+/** A connection to the coordinator of `group`, found through the broker on `port`. */
+export async function openCoordinator(port: number, group: string): Promise<RawConnection> {
+  const { host, port: at } = await coordinatorOf(port, group);
+  return RawConnection.open(at, host);
+}
+
+/** A connection to the leader of `topic` `partition`, found through the broker on `port`. */
+export async function openLeader(
+  port: number,
+  topic: string,
+  partition: number,
+): Promise<RawConnection> {
+  const { host, port: at } = await leaderOf(port, topic, partition);
+  return RawConnection.open(at, host);
 }

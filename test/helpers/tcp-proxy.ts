@@ -13,7 +13,8 @@ export class TcpProxy {
   forwardedBytes = 0;
   cuts = 0;
 
-  async listen(): Promise<number> {
+  /** Listens on `port` (0: any free port); resolves with the port. */
+  async listen(port = 0): Promise<number> {
     this.server = createServer((client) => {
       const upstream = connect({ host: '127.0.0.1', port: this.targetPort });
       const pair: [Socket, Socket] = [client, upstream];
@@ -31,7 +32,10 @@ export class TcpProxy {
       client.on('close', end).on('error', end);
       upstream.on('close', end).on('error', end);
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, '127.0.0.1', resolve);
+    });
     const address = this.server.address();
     this.port = typeof address === 'object' && address ? address.port : 0;
     return this.port;

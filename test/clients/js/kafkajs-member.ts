@@ -6,7 +6,7 @@ import { Kafka, logLevel } from 'kafkajs';
 
 const [bootstrap, groupId, topic, sessionTimeout] = process.argv.slice(2);
 const kafka = new Kafka({
-  brokers: [bootstrap],
+  brokers: bootstrap.split(','),
   clientId: 'kafkajs-member',
   logLevel: logLevel.NOTHING,
 });

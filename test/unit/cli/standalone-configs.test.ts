@@ -12,23 +12,17 @@ describe('standaloneConfigs', () => {
   });
 
   it("takes advertised listeners as the first broker's: the others advertise the next ports", () => {
-    const configs = standaloneConfigs({
-      brokers: 3,
-      listen: '0.0.0.0:9092',
-      kafkaAdvertisedListeners: 'PLAINTEXT://kafka.example:19092',
-    });
-    expect(configs.map((c) => c.kafkaAdvertisedListeners)).toEqual([
+    const advertised = (brokers: number, first: string) =>
+      standaloneConfigs({ brokers, listen: '0.0.0.0:0', kafkaAdvertisedListeners: first }).map(
+        (c) => c.kafkaAdvertisedListeners,
+      );
+    expect(advertised(3, 'PLAINTEXT://kafka.example:19092')).toEqual([
       'PLAINTEXT://kafka.example:19092',
       'PLAINTEXT://kafka.example:19093',
       'PLAINTEXT://kafka.example:19094',
     ]);
     // Port 0 stays 0: each broker advertises the port it bound.
-    const bound = standaloneConfigs({
-      brokers: 2,
-      listen: '127.0.0.1:0',
-      kafkaAdvertisedListeners: 'PLAINTEXT://127.0.0.1:0',
-    });
-    expect(bound.map((c) => c.kafkaAdvertisedListeners)).toEqual([
+    expect(advertised(2, 'PLAINTEXT://127.0.0.1:0')).toEqual([
       'PLAINTEXT://127.0.0.1:0',
       'PLAINTEXT://127.0.0.1:0',
     ]);

@@ -2,7 +2,7 @@
 // messages arrived (or the deadline passes), marks and commits them, then leaves the group.
 // Output: one JSON line per message, then {"done": n}.
 //
-// usage: sarama-group BOOTSTRAP GROUP TOPIC COUNT TIMEOUT_SECONDS
+// usage: sarama-group BOOTSTRAP[,BOOTSTRAP...] GROUP TOPIC COUNT TIMEOUT_SECONDS
 package main
 
 import (
@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/Shopify/sarama"
@@ -53,7 +54,7 @@ func main() {
 	config.Consumer.Offsets.Initial = sarama.OffsetOldest
 	config.Consumer.Offsets.CommitInterval = 200 * time.Millisecond
 
-	group, err := sarama.NewConsumerGroup([]string{os.Args[1]}, os.Args[2], config)
+	group, err := sarama.NewConsumerGroup(strings.Split(os.Args[1], ","), os.Args[2], config)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "join:", err)
 		os.Exit(1)
