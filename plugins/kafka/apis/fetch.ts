@@ -160,9 +160,10 @@ export function fetchHandler(broker: KafkaBrokerContext): ApiHandler<typeof ApiK
     signal: AbortSignal,
   ): Promise<void> {
     const done = new AbortController();
-    // One listener per fetched partition: many partitions are normal, not a leak.
+    // Two listeners per fetched partition (its append wait and its moved-away wait) and one of
+    // its own: many partitions are normal, not a leak.
     setMaxListeners(
-      topics.reduce((n, t) => n + t.partitions.length, 1),
+      topics.reduce((n, t) => n + 2 * t.partitions.length, 1),
       done.signal,
     );
     const stop = () => done.abort();
