@@ -146,6 +146,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
         logRequests: host.hostConfig.logRequests,
       },
       host.logger,
+      host.joined,
     );
   }
 

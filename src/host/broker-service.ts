@@ -106,6 +106,7 @@ export class BrokerService {
       metadataStore: this.metadataStore,
       topics: this.topics,
       cluster: this.clusterView,
+      joined: this.clusterView.joined,
       isShuttingDown: () => this.shuttingDown,
     };
     for (const { handler } of this.handlers) {
@@ -118,13 +119,6 @@ export class BrokerService {
     for (const { handler } of this.handlers) {
       this.listeners.push(...(await handler.start()));
     }
-    // Listening before joining: clients that ask meanwhile see this broker, owning nothing yet.
-    this.clusterView.showSelf({
-      brokerId: config.brokerId,
-      rack: config.rack ?? null,
-      protocols: this.advertisedProtocols(),
-      httpPort: null,
-    });
     this.http = await startHttpServer({
       host: config.bindAddress,
       port: config.webServicePort,

@@ -1,10 +1,9 @@
 /**
  * The cluster as handlers see it from `initialize` on. A broker joins the cluster only once its
- * handlers listen (it must advertise real ports), so until then this view owns nothing and shows
- * no broker but this one (once the host has named it, as soon as the handlers listen): a client
- * that asks that early learns where this broker is and that no partition has a leader yet, and
- * retries, rather than finding no broker at all. Listeners registered early are attached when
- * the cluster is bound.
+ * handlers listen (it must advertise real ports), so until then this view owns nothing and knows
+ * no broker; handlers hold requests until `joined` resolves, as a Kafka broker processes requests
+ * only once its start-up is complete. Listeners registered early are attached when the cluster
+ * is bound.
  */
 import type {
   BrokerInfo,
@@ -16,29 +15,25 @@ import type { TopicPartition } from '../storage/types.js';
 
 export class DeferredClusterView implements ClusterView {
   private inner?: ClusterView;
-  private self?: BrokerInfo;
   private readonly pending = new Map<Listener, () => void>();
+  private markJoined!: () => void;
+  /** Resolves once the broker has joined the cluster and this view shows it. */
+  readonly joined = new Promise<void>((resolve) => (this.markJoined = resolve));
 
   constructor(readonly brokerId: number) {}
-
-  /** This broker as it will register: the one live broker shown until the cluster is bound. */
-  showSelf(self: BrokerInfo): void {
-    this.self = self;
-  }
 
   bind(inner: ClusterView): void {
     this.inner = inner;
     for (const listener of this.pending.keys()) this.pending.set(listener, inner.onEvent(listener));
+    this.markJoined();
   }
 
   liveBrokers(): BrokerInfo[] {
-    if (this.inner) return this.inner.liveBrokers();
-    return this.self ? [this.self] : [];
+    return this.inner?.liveBrokers() ?? [];
   }
 
   broker(brokerId: number): BrokerInfo | undefined {
-    if (this.inner) return this.inner.broker(brokerId);
-    return brokerId === this.self?.brokerId ? this.self : undefined;
+    return this.inner?.broker(brokerId);
   }
 
   ownerOf(partition: TopicPartition): Ownership | null {

@@ -30,11 +30,14 @@ export interface HostContext {
   readonly metadataStore: MetadataStore;
   /** Topics of the cluster, cached and kept current from the metadata store. */
   readonly topics: TopicRegistry;
-  /**
-   * Live brokers and partition ownership. Until the broker joins, after `start`, it owns
-   * nothing and shows this broker alone (as soon as the handlers listen).
-   */
+  /** Live brokers and partition ownership. Until the broker joins, after `start`, it is empty. */
   readonly cluster: ClusterView;
+  /**
+   * Resolves once the broker has joined the cluster. Handlers listen from `start` (the broker
+   * must advertise real ports to join) but hold requests until then, as a Kafka broker does
+   * until its start-up is complete: a client asking earlier would learn an empty cluster.
+   */
+  readonly joined: Promise<void>;
   /** True once shutdown began: handlers must not start work that outlives it. */
   isShuttingDown(): boolean;
 }
