@@ -74,6 +74,8 @@ export class Cluster implements ClusterView {
   private releasing?: Promise<void>;
   /** Bumped at every session event, so a slow `reconnected` recovery yields to a newer event. */
   private sessionEpoch = 0;
+  /** The session expired during a graceful release: its owner nodes are gone already. */
+  private sessionLostWhileReleasing = false;
   /** Set at `expired` until the broker takes part again. */
   private needsRecovery = false;
 
@@ -230,6 +232,8 @@ export class Cluster implements ClusterView {
       });
       this.brokers.stop();
       await inBatches(nodes, 16, async ({ path, version }) => {
+        // A session lost meanwhile took its nodes along; one at the same version is another's.
+        if (this.sessionLostWhileReleasing) return;
         try {
           await this.store.delete(path, version);
         } catch {
@@ -252,6 +256,9 @@ export class Cluster implements ClusterView {
   }
 
   private onSessionEvent(event: SessionEvent): void {
+    if (this.releasing && (event === 'expired' || event === 'reconnected')) {
+      this.sessionLostWhileReleasing = true;
+    }
     if (this.closed || this.releasing) return;
     const epoch = ++this.sessionEpoch;
     this.logger.info({ event }, 'metadata session event');

@@ -427,8 +427,10 @@ export class PartitionOwnership {
    */
   private async handOver(state: PartitionState): Promise<void> {
     const version = state.mine!.version;
+    const generation = this.generation;
     await this.lose(state);
-    await this.deleteQuietly(state, version);
+    // A session lost meanwhile took the node with it; one at the same version now is another's.
+    if (generation === this.generation) await this.deleteQuietly(state, version);
   }
 
   /** Sends 'lost'; settles once the listeners have reacted. */

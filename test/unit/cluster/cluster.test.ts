@@ -413,6 +413,40 @@ class ScriptedSession implements MetadataStore {
 }
 
 describe('cluster ownership and the metadata session', () => {
+  it('a release interrupted by a lost session deletes no owner node another broker wrote since', async () => {
+    const topics = { [ORDERS]: 6 };
+    await setUp(topics, []);
+    const session = new ScriptedSession(tree.newSession());
+    const b3 = await brokers.start(3, session);
+    await brokers.converged(topics);
+    const reactions: (() => void)[] = [];
+    b3.cluster.onEvent((event) => {
+      if (event.kind === 'lost') return new Promise<void>((resolve) => reactions.push(resolve));
+    });
+    const releasing = b3.cluster.release();
+    await waitFor('lost for all it held', async () => reactions.length === 6);
+
+    // The session expires meanwhile; another broker writes the owner nodes, at version 0 again.
+    session.fire('expired');
+    const other = tree.newSession();
+    for (let partition = 0; partition < 6; partition++) {
+      const path = ownerPath({ topic: ORDERS, partition });
+      await other.delete(path);
+      await other.put(path, Buffer.from(JSON.stringify({ brokerId: 9, epoch: 99 })), {
+        expectedVersion: -1,
+      });
+    }
+    for (const react of reactions) react();
+    await releasing;
+    for (let partition = 0; partition < 6; partition++) {
+      const node = await other.get(ownerPath({ topic: ORDERS, partition }));
+      expect(node?.stat.version).toBe(0);
+      expect(JSON.parse(node!.value.toString())).toMatchObject({ brokerId: 9 });
+    }
+    brokers.forget(b3);
+    await other.close();
+  });
+
   it('keeps owning while disconnected, loses all on expired, regains with new epochs', async () => {
     const topics = { [ORDERS]: 6, [OFFSETS]: 12 };
     await setUp(topics, [1, 2]);
