@@ -29,6 +29,10 @@ export interface TestBroker {
 
 /** How many brokers startTestBroker starts (KOPPA_TEST_BROKERS, default 1). */
 export const TEST_BROKERS = Number(process.env.KOPPA_TEST_BROKERS ?? '1');
+if (!Number.isInteger(TEST_BROKERS) || TEST_BROKERS < 1)
+  throw new Error(
+    `KOPPA_TEST_BROKERS must be a whole number from 1, not ${process.env.KOPPA_TEST_BROKERS}`,
+  );
 
 export async function startTestBroker(
   overrides: RawConfig = {},
