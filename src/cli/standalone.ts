@@ -63,15 +63,20 @@ export async function startStandalone(
   options: { logger?: Logger } = {},
 ): Promise<BrokerService[]> {
   const trees = new Map<string, MemoryMetadataTree>();
-  const brokers: BrokerService[] = [];
-  try {
-    for (const config of standaloneConfigs(raw)) {
-      const logger = options.logger?.child({ brokerId: config.brokerId });
-      brokers.push(await BrokerService.start(config, { metadataTrees: trees, logger }));
-    }
-  } catch (err) {
+  // Together, so that they join at once: partitions go to their owners at the first try
+  // instead of all to the first broker and then moving.
+  const starting = standaloneConfigs(raw).map((config) =>
+    BrokerService.start(config, {
+      metadataTrees: trees,
+      logger: options.logger?.child({ brokerId: config.brokerId }),
+    }),
+  );
+  const started = await Promise.allSettled(starting);
+  const brokers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) {
     await Promise.all(brokers.map((b) => b.stop()));
-    throw err;
+    throw failed.reason;
   }
   return brokers;
 }
