@@ -1,6 +1,6 @@
 /** File primitives the store needs beyond node:fs/promises: full reads and writes, durable renames. */
 import { constants } from 'node:fs';
-import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { link, open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 export function isErrno(err: unknown, code: string): boolean {
@@ -79,6 +79,30 @@ export async function writeFileAtomically(
     await fh.close();
   }
   await rename(tmp, file);
+  await fsyncDir(path.dirname(file));
+}
+
+/**
+ * Creates `file` with `data`, atomically (a crash leaves no file or the whole of it) and only if
+ * it does not exist: EEXIST otherwise, whoever made it and whenever. `tmp` must be unique.
+ */
+export async function createFileAtomically(
+  file: string,
+  data: string | Buffer,
+  tmp: string,
+): Promise<void> {
+  const fh = await open(tmp, 'wx');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await link(tmp, file); // unlike rename, never replaces
+  } finally {
+    await unlink(tmp);
+  }
   await fsyncDir(path.dirname(file));
 }
 

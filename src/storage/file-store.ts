@@ -227,6 +227,8 @@ export class FileMessageStore implements MessageStore {
           tailCache: new TailCache(this.tailBudget, this.tailBytesPerLog),
           fence,
           recoverTail: claim !== undefined,
+          // Unless a clean hand-over, the previous owner may still have a write in flight.
+          sealTail: claim !== undefined && !fresh && !fence.handedOver,
           onClosed,
         });
       } catch (err) {

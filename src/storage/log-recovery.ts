@@ -3,7 +3,10 @@
  * power cut can leave unsynced pages as zeros or stale bytes, but only at the tail of the active
  * segment: earlier segments were fsynced before the next one was created. So the last segment is
  * read through once, every batch checked (framing, magic, CRC-32C, offsets following on), and
- * the file is cut before the first batch that fails; its indexes are rebuilt on the way.
+ * the segment ends before the first batch that fails; its indexes are rebuilt on the way. The
+ * file is cut there, unless the caller is about to seal the segment at that length instead (a
+ * claim that was not a clean hand-over: the previous owner may still write into the file, so
+ * cutting it would settle nothing; see owner-fence).
  */
 import {
   BATCH_HEADER_SIZE,
@@ -31,6 +34,7 @@ export async function recoverSegment(
   segment: LogSegment,
   logger: StorageLogger,
   logFields: Readonly<Record<string, unknown>>,
+  cut = true,
 ): Promise<RecoveryOutcome> {
   segment.resetForRecovery();
   const end = segment.size;
@@ -91,12 +95,18 @@ export async function recoverSegment(
     truncatedBytes: end - position,
     nextOffset: expected,
   };
-  if (position < end) {
+  if (position < end && cut) {
     logger.warn(
       { ...logFields, file: segment.file, ...outcome, problem },
       'truncating the torn tail of the log',
     );
     await segment.truncate(position);
+  } else if (position < end) {
+    logger.warn(
+      { ...logFields, file: segment.file, ...outcome, problem },
+      'ending the log before a torn tail (the segment is sealed there)',
+    );
+    segment.size = position;
   } else {
     logger.debug({ ...logFields, file: segment.file, ...outcome }, 'recovered log segment');
   }

@@ -79,6 +79,11 @@ export class OwnerFence {
     readonly epoch: number,
     /** The claim file this fence installed; null without a claim (no claim file must exist). */
     private readonly claimFile: ClaimFile | null,
+    /**
+     * The claim replaced one released cleanly (see the header): no write of an earlier owner can
+     * land any more. False for any other claim, and without a claim.
+     */
+    readonly handedOver = false,
   ) {}
 
   /** For a log opened without a claim: it may write while nobody has claimed the log. */
@@ -122,14 +127,13 @@ export class OwnerFence {
       await writeFileAtomically(file, `${epoch}\n`, `${file}.${randomUUID()}.tmp`);
       let fence: OwnerFence | null = null;
       try {
-        fence = await OwnerFence.adopt(file, topicPartition, epoch);
         // The previous owner released the log cleanly: nothing of it can land any more (header).
         const handedOver =
-          graceMs > 0 &&
           installed !== null &&
           installed > 0 &&
           released === installed &&
           !(await markers(dir)).some((m) => m.epoch > installed && m.epoch < epoch);
+        fence = await OwnerFence.adopt(file, topicPartition, epoch, handedOver);
         const grace = handedOver ? 0 : graceMs;
         if (grace > 0) await wait(grace);
         fence.check();
@@ -221,13 +225,14 @@ export class OwnerFence {
     file: string,
     topicPartition: TopicPartition,
     epoch: number,
+    handedOver: boolean,
   ): Promise<OwnerFence> {
     const handle = await open(file, 'r');
     try {
       const { dev, ino } = await handle.stat({ bigint: true });
       const found = parseEpoch(await handle.readFile('utf8'));
       if (found !== epoch) throw new FencedError(topicPartition, epoch, found);
-      return new OwnerFence(file, topicPartition, epoch, { handle, dev, ino });
+      return new OwnerFence(file, topicPartition, epoch, { handle, dev, ino }, handedOver);
     } catch (err) {
       await handle.close();
       throw err;

@@ -12,13 +12,19 @@ import { readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AppendWaiters } from './append-waiters.js';
 import { EMPTY_RECORDS, frameBatchSet, type BatchSetSummary } from './batch-framing.js';
-import { fsyncDir, readFileIfExists, writeFileAtomically } from './file-io.js';
+import { fsyncDir, isErrno, readFileIfExists, writeFileAtomically } from './file-io.js';
 import { deletionReason, shouldRoll, type DeletionReason } from './log-policy.js';
 import { recoverSegment } from './log-recovery.js';
 import type { StorageLogger } from './logger.js';
 import type { MemoryBudget } from './memory-budget.js';
 import type { OwnerFence } from './owner-fence.js';
-import { LogSegment, parseSegmentLogName, type SegmentContext } from './segment.js';
+import {
+  LogSegment,
+  SEALED_SUFFIX,
+  parseSegmentLogName,
+  segmentFileName,
+  type SegmentContext,
+} from './segment.js';
 import { SerialQueue } from './serial-queue.js';
 import type { TailCache } from './tail-cache.js';
 import {
@@ -55,6 +61,11 @@ export interface FileLogOptions {
    * claimed, and the previous owner may have written after its last clean close.
    */
   readonly recoverTail?: boolean;
+  /**
+   * The claim was not a clean hand-over: seal the validated last segment and append to a new
+   * one (see startAfterPreviousOwner).
+   */
+  readonly sealTail?: boolean;
   /** Called once the log has closed, so that its store forgets it. */
   readonly onClosed?: (log: FilePartitionLog) => void;
 }
@@ -119,7 +130,8 @@ export class FilePartitionLog implements PartitionLog {
       logFields,
     };
     const names = await readdir(dir);
-    const clean = names.includes(CLEAN_SHUTDOWN_FILE);
+    const present = new Set(names);
+    const clean = present.has(CLEAN_SHUTDOWN_FILE);
     if (clean) {
       // From here on a crash must not look like a clean shutdown.
       await unlink(path.join(dir, CLEAN_SHUTDOWN_FILE));
@@ -131,23 +143,43 @@ export class FilePartitionLog implements PartitionLog {
       .filter((base): base is number => base !== null)
       .sort((a, b) => a - b);
 
+    const { fence, sealTail = false } = options;
+    const now = options.clock();
     const segments: LogSegment[] = [];
     try {
-      for (const base of bases) segments.push(await LogSegment.open(ctx, base));
+      for (const base of bases) {
+        const sealed = present.has(segmentFileName(base, SEALED_SUFFIX));
+        segments.push(await LogSegment.open(ctx, base, sealed));
+      }
       for (let i = 0; i + 1 < segments.length; i++) {
-        segments[i].nextOffset = segments[i + 1].baseOffset;
+        const { seal } = segments[i];
+        const next = segments[i + 1].baseOffset;
+        if (seal && seal.nextOffset !== next) {
+          logger.warn(
+            { ...logFields, file: segments[i].file, seal, nextSegmentBase: next },
+            'sealed segment does not end where the next one begins',
+          );
+        }
+        segments[i].nextOffset = next;
       }
       const last = segments[segments.length - 1];
       if (!last) {
-        segments.push(await LogSegment.create(ctx, checkpointedStart, options.clock()));
-      } else if (!clean || options.recoverTail || !(await last.resume())) {
-        if (clean && !options.recoverTail) {
-          logger.warn(
-            { ...logFields, file: last.file },
-            'log files disagree with the clean shutdown',
-          );
+        segments.push(await startSegment(ctx, fence, checkpointedStart, now));
+      } else if (last.seal) {
+        // A claim sealed it and stopped before it started the next segment (a crash); a fenced
+        // object only reads, and leaves the files to the owner.
+        if (!fence.fenced) segments.push(await startSegment(ctx, fence, last.nextOffset, now));
+      } else {
+        if (!clean || options.recoverTail || !(await last.resume())) {
+          if (clean && !options.recoverTail) {
+            logger.warn(
+              { ...logFields, file: last.file },
+              'log files disagree with the clean shutdown',
+            );
+          }
+          await recoverSegment(last, logger, logFields, !sealTail);
         }
-        await recoverSegment(last, logger, logFields);
+        if (sealTail) await startAfterPreviousOwner(ctx, fence, segments, now);
       }
     } catch (err) {
       await Promise.all(segments.map((segment) => segment.retire()));
@@ -595,6 +627,73 @@ export class FilePartitionLog implements PartitionLog {
       this.options.logger.debug({ ...this.logFields, clean }, 'closed log');
     }
   }
+}
+
+/**
+ * Starts the active segment at `baseOffset` in a new file. One of that name may have been created
+ * since the log listed its directory (which a claimer does after installing its claim): by a log
+ * object whose claim is older, which never writes into it (it checks its claim after creating a
+ * segment, before writing into it), or by a newer claimer, whose claim the check below finds.
+ * So an empty file found there is taken over.
+ */
+async function startSegment(
+  ctx: SegmentContext,
+  fence: OwnerFence,
+  baseOffset: number,
+  now: number,
+): Promise<LogSegment> {
+  try {
+    return await LogSegment.create(ctx, baseOffset, now);
+  } catch (err) {
+    if (!isErrno(err, 'EEXIST')) throw err;
+    fence.check();
+    return LogSegment.adoptEmpty(ctx, baseOffset, now);
+  }
+}
+
+/**
+ * After a claim that was not a clean hand-over, the previous owner may still have a write in
+ * flight into the last segment's file, which may land at any time (see owner-fence). So the new
+ * owner writes nothing into that file: it seals the (recovered) last segment at the length it
+ * validated, with a seal record that every later open honours, and starts a new segment at the
+ * log end offset. An empty last segment has nothing to seal: its file is moved aside instead,
+ * and the new segment, of the same base offset, gets a new file. Replaces `segments`' last entry
+ * or adds one.
+ */
+async function startAfterPreviousOwner(
+  ctx: SegmentContext,
+  fence: OwnerFence,
+  segments: LogSegment[],
+  now: number,
+): Promise<void> {
+  const { logger, logFields } = ctx;
+  const last = segments[segments.length - 1];
+  if (last.size === 0) {
+    await last.moveAside();
+    await last.retire();
+    segments[segments.length - 1] = await startSegment(ctx, fence, last.baseOffset, now);
+    logger.info(
+      { ...logFields, file: last.file, epoch: fence.epoch },
+      'started the empty last segment in a new file after an unclean claim',
+    );
+    return;
+  }
+  let sealed = last;
+  const record = await last.sealForClaim(fence.epoch, now);
+  if (last.seal !== record) {
+    // Another claimer's record, made since this log opened the segment: older than this claim
+    // (else the check throws), its length is a prefix of what was validated here. It holds.
+    fence.check();
+    await last.retire();
+    sealed = await LogSegment.open(ctx, last.baseOffset, true);
+    segments[segments.length - 1] = sealed;
+  }
+  const next = await startSegment(ctx, fence, sealed.nextOffset, now);
+  segments.push(next);
+  logger.info(
+    { ...logFields, sealed: last.file, sealedBytes: record.bytes, next: next.file },
+    'sealed the last segment after an unclean claim; appending to a new one',
+  );
 }
 
 /** The segment holding `offset`: the last whose base offset is not above it. */

@@ -5,7 +5,8 @@
  * they are rebuilt from the log). Closed segments load their indexes on demand, within a
  * store-wide memory budget that evicts the least recently used.
  */
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { link, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { batchSizeAt, writeBaseOffset } from './batch-header.js';
 import {
@@ -15,6 +16,7 @@ import {
   wholeBatchesLength,
 } from './batch-framing.js';
 import {
+  createFileAtomically,
   fsyncDir,
   isErrno,
   readFileIfExists,
@@ -32,6 +34,8 @@ import { TimeIndex } from './time-index.js';
 export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
+/** The seal record of a segment sealed by a claim (see SealRecord). */
+export const SEALED_SUFFIX = '.sealed';
 
 const SEGMENT_LOG_NAME = /^(\d{20})\.log$/;
 
@@ -55,6 +59,20 @@ export interface SegmentContext {
   readonly logger: StorageLogger;
   /** Names the log in log lines. */
   readonly logFields: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * What `<base offset>.sealed` holds, as one line of JSON: the segment's length as the owner that
+ * sealed it validated it, written (exclusively: never replaced) before that owner started the
+ * next segment. Bytes of the log file past `bytes` are not part of the log: a previous owner's
+ * write that was in flight when the claim was made may land there at any time. `nextOffset` and
+ * `maxTimestamp` describe the batches within `bytes`; `epoch` is the sealing claim's.
+ */
+export interface SealRecord {
+  bytes: number;
+  nextOffset: number;
+  maxTimestamp: number;
+  epoch: number;
 }
 
 export interface BatchLocation {
@@ -97,6 +115,8 @@ export class LogSegment implements Evictable {
   private lastBatchOffset: number;
   private bytesSinceIndexEntry = 0;
   private sealed: boolean;
+  /** Set for a segment sealed by a claim: its length and max timestamp are the record's. */
+  private sealRecord: SealRecord | null = null;
   private refs = 0;
   private retired = false;
   private handleClosing = false;
@@ -138,13 +158,74 @@ export class LogSegment implements Evictable {
     return new LogSegment(ctx, baseOffset, fh, 0, baseOffset, now, now, true);
   }
 
-  /** Opens a segment found on disk as closed; the log then resumes or recovers the last one. */
-  static async open(ctx: SegmentContext, baseOffset: number): Promise<LogSegment> {
+  /**
+   * Makes an empty active segment out of a file at `baseOffset` that was created after this log
+   * listed its directory (see FilePartitionLog.open); fails unless the file is empty.
+   */
+  static async adoptEmpty(
+    ctx: SegmentContext,
+    baseOffset: number,
+    now: number,
+  ): Promise<LogSegment> {
+    const file = path.join(ctx.dir, segmentFileName(baseOffset, LOG_SUFFIX));
+    const fh = await open(file, 'r+');
+    try {
+      const { size } = await fh.stat();
+      if (size !== 0) throw new CorruptSegmentError(file, 0, `found ${size} bytes, none expected`);
+      return new LogSegment(ctx, baseOffset, fh, 0, baseOffset, now, now, true);
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Opens a segment found on disk as closed; the log then resumes or recovers the last one. With
+   * `sealed` (its seal record exists), it is sealed at the record's length whatever the file's.
+   */
+  static async open(ctx: SegmentContext, baseOffset: number, sealed = false): Promise<LogSegment> {
+    const record = sealed ? await readSealRecord(ctx, baseOffset) : null;
     const fh = await open(path.join(ctx.dir, segmentFileName(baseOffset, LOG_SUFFIX)), 'r+');
     try {
       const stat = await fh.stat();
       const createdAt = stat.birthtimeMs > 0 ? stat.birthtimeMs : stat.mtimeMs;
-      return new LogSegment(ctx, baseOffset, fh, stat.size, NaN, createdAt, stat.mtimeMs, false);
+      let size = stat.size;
+      if (record) {
+        if (stat.size < record.bytes) {
+          ctx.logger.warn(
+            { ...ctx.logFields, file: segmentFileName(baseOffset, LOG_SUFFIX), size, record },
+            'sealed segment is shorter than its seal record',
+          );
+        }
+        if (stat.size > record.bytes) {
+          ctx.logger.info(
+            {
+              ...ctx.logFields,
+              file: segmentFileName(baseOffset, LOG_SUFFIX),
+              sealedBytes: record.bytes,
+              ignoredBytes: stat.size - record.bytes,
+            },
+            'ignoring bytes written past the sealed length of a segment',
+          );
+        }
+        size = Math.min(size, record.bytes);
+      }
+      const nextOffset = record ? record.nextOffset : NaN;
+      const segment = new LogSegment(
+        ctx,
+        baseOffset,
+        fh,
+        size,
+        nextOffset,
+        createdAt,
+        stat.mtimeMs,
+        false,
+      );
+      if (record) {
+        segment.sealRecord = record;
+        segment.maxTimestamp = record.maxTimestamp;
+      }
+      return segment;
     } catch (err) {
       await fh.close();
       throw err;
@@ -153,6 +234,11 @@ export class LogSegment implements Evictable {
 
   get file(): string {
     return path.join(this.ctx.dir, segmentFileName(this.baseOffset, LOG_SUFFIX));
+  }
+
+  /** The seal record when a claim sealed this segment; null otherwise. */
+  get seal(): SealRecord | null {
+    return this.sealRecord;
   }
 
   // ---- appends (active segment, one at a time) ----
@@ -210,13 +296,72 @@ export class LogSegment implements Evictable {
       // Closed segments are not scanned on open, so their time index must end at their max.
       indexes.times.maybeAppend(this.maxTimestamp, this.lastBatchOffset);
     }
-    await this.writeIndexes(indexes);
+    // An empty segment has nothing to index (readIndexes knows). Not writing its index files
+    // also means that an owner whose claim was superseded just before it closed cannot write
+    // them late over those of the new owner's segment of the same name (see owner-fence).
+    if (this.size > 0) await this.writeIndexes(indexes);
     await this.sync();
     if (seal) {
       this.sealed = true;
       this.modifiedAt = now;
       this.ctx.indexBudget.charge(this, indexBytes(indexes));
     }
+  }
+
+  /**
+   * Seals this last segment, recovered by a claim that was not a clean hand-over, at its current
+   * (validated) length for good: writes its indexes, fsyncs, then creates its seal record. The
+   * previous owner may still have a write in flight into this file (see owner-fence): whatever
+   * lands past the sealed length is never read. Returns the record in force, which is another's
+   * if a claimer (one stalled since before this claim) created it after this log opened the
+   * segment: the caller then reopens the segment by that record.
+   */
+  async sealForClaim(epoch: number, now: number): Promise<SealRecord> {
+    await this.persist(true, now);
+    const record: SealRecord = {
+      bytes: this.size,
+      nextOffset: this.nextOffset,
+      maxTimestamp: this.maxTimestamp ?? -1,
+      epoch,
+    };
+    const file = this.indexFile(SEALED_SUFFIX);
+    try {
+      await createFileAtomically(
+        file,
+        `${JSON.stringify(record)}\n`,
+        `${file}.${randomUUID()}.tmp`,
+      );
+    } catch (err) {
+      if (!isErrno(err, 'EEXIST')) throw err;
+      return readSealRecord(this.ctx, this.baseOffset);
+    }
+    this.sealRecord = record;
+    return record;
+  }
+
+  /**
+   * Moves this empty last segment's file out of the way (renamed to a unique name, then
+   * removed), so that a new segment of the same base offset starts in a new file: a write of the
+   * previous owner still in flight into this one lands in a file nobody reads. If the name no
+   * longer holds this segment's file (another claimer moved it and started a new one, since this
+   * log listed the directory), whatever it holds is left there.
+   */
+  async moveAside(): Promise<void> {
+    const own = await this.fh.stat({ bigint: true });
+    const aside = `${this.file}.superseded-${randomUUID()}`;
+    try {
+      await rename(this.file, aside);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return;
+      throw err;
+    }
+    const moved = await stat(aside, { bigint: true });
+    if (moved.ino !== own.ino || moved.dev !== own.dev) {
+      // Not ours to move: put it back (link, unlike rename, never replaces).
+      await link(aside, this.file);
+    }
+    await unlink(aside);
+    await fsyncDir(this.ctx.dir);
   }
 
   // ---- opening the last segment ----
@@ -359,7 +504,8 @@ export class LogSegment implements Evictable {
    */
   async delete(): Promise<void> {
     void this.retire();
-    for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX]) {
+    // The log file first: a seal record never goes before the bytes it bounds.
+    for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, SEALED_SUFFIX]) {
       try {
         await unlink(path.join(this.ctx.dir, segmentFileName(this.baseOffset, suffix)));
       } catch (err) {
@@ -480,8 +626,15 @@ export class LogSegment implements Evictable {
     return indexes;
   }
 
-  /** The index files as they are on disk; null (and a warning) when missing or inconsistent. */
+  /**
+   * The index files as they are on disk; null (and a warning) when missing or inconsistent. Each
+   * entry is checked against the segment's length (for a sealed segment, the sealed one) and end
+   * offset; a sealed segment's time index must also end at the recorded max timestamp. So index
+   * files written late by a superseded owner (see owner-fence) are used only when every entry in
+   * them indexes the bytes this segment holds.
+   */
   private async readIndexes(): Promise<Indexes | null> {
+    if (this.size === 0) return emptyIndexes(this.baseOffset); // whatever files there may be
     const [offsetBytes, timeBytes] = await Promise.all([
       readFileIfExists(this.indexFile(INDEX_SUFFIX)),
       readFileIfExists(this.indexFile(TIME_INDEX_SUFFIX)),
@@ -504,6 +657,8 @@ export class LogSegment implements Evictable {
         (times.entries > 0 && times.lastOffset >= end)
       ) {
         problem = 'entries point past the end of the segment';
+      } else if (this.sealRecord && times.lastTimestamp !== this.sealRecord.maxTimestamp) {
+        problem = 'time index does not end at the sealed max timestamp';
       }
     }
     if (problem === null) return indexes;
@@ -565,6 +720,39 @@ export class LogSegment implements Evictable {
   private indexFile(suffix: string): string {
     return path.join(this.ctx.dir, segmentFileName(this.baseOffset, suffix));
   }
+}
+
+async function readSealRecord(ctx: SegmentContext, baseOffset: number): Promise<SealRecord> {
+  const file = path.join(ctx.dir, segmentFileName(baseOffset, SEALED_SUFFIX));
+  const contents = await readFileIfExists(file);
+  const record = contents === null ? null : parseSealRecord(contents.toString('utf8'), baseOffset);
+  if (!record) {
+    // Created atomically, so unreadable only when damaged: the segment's length is unknown.
+    throw new CorruptSegmentError(file, 0, contents === null ? 'missing' : 'not a seal record');
+  }
+  return record;
+}
+
+function parseSealRecord(text: string, baseOffset: number): SealRecord | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return null;
+  const { bytes, nextOffset, maxTimestamp, epoch } = parsed as Record<string, unknown>;
+  const whole = (value: unknown, min: number): value is number =>
+    typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
+  if (
+    !whole(bytes, 0) ||
+    !whole(nextOffset, baseOffset) ||
+    !whole(maxTimestamp, -1) ||
+    !whole(epoch, 0)
+  ) {
+    return null;
+  }
+  return { bytes, nextOffset, maxTimestamp, epoch };
 }
 
 function emptyIndexes(baseOffset: number): Indexes {

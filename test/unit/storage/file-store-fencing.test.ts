@@ -215,12 +215,14 @@ describe('FileMessageStore ownership fencing across stores', () => {
     const a = await broker().openLog(TP, config, { epoch: 1 });
     for (let i = 0; i < 3; i++) await a.append(makeBatch());
     expect(await segmentFiles()).toHaveLength(1);
-    const b = await broker().openLog(TP, config, { epoch: 2 });
+    const b = await broker().openLog(TP, config, { epoch: 2 }); // seals A's segment, starts one
+    const files = await segmentFiles();
+    expect(files).toHaveLength(2);
     await expect(a.append(makeBatch())).rejects.toBeInstanceOf(FencedError); // would roll
-    expect(await segmentFiles()).toHaveLength(1);
-    await b.append(makeBatch()); // rolls
-    expect(await segmentFiles()).toHaveLength(2);
-    expect(b.logEndOffset()).toBe(4);
+    expect(await segmentFiles()).toEqual(files);
+    for (let i = 0; i < 4; i++) await b.append(makeBatch()); // the fourth rolls
+    expect(await segmentFiles()).toHaveLength(3);
+    expect(b.logEndOffset()).toBe(7);
   });
 
   it('waits the grace before reading the tail, but not for a brand-new log', async () => {
