@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
-import { ApiKey } from '../../plugins/kafka/protocol/index.js';
 import { readBatchInfos } from '../../plugins/kafka/records/index.js';
 import { jsonLines, PY_CLIENTS, PYTHON, run } from '../helpers/processes.js';
 import { openLeader } from '../helpers/raw-client.js';
@@ -42,34 +41,8 @@ describe('kcat (librdkafka) and kafka-python against one broker', () => {
   const storedCodecs = async (topic: string): Promise<Set<number>> => {
     const conn = await openLeader(broker.port, topic, 0);
     try {
-      const { body } = await conn.request(ApiKey.Fetch, 12, {
-        replicaId: -1,
-        maxWaitMs: 0,
-        minBytes: 1,
-        maxBytes: 50 << 20,
-        isolationLevel: 0,
-        sessionId: 0,
-        sessionEpoch: -1,
-        topics: [
-          {
-            topic,
-            partitions: [
-              {
-                partition: 0,
-                currentLeaderEpoch: -1,
-                fetchOffset: 0,
-                lastFetchedEpoch: -1,
-                logStartOffset: -1,
-                partitionMaxBytes: 50 << 20,
-              },
-            ],
-          },
-        ],
-        forgottenTopicsData: [],
-        rackId: '',
-      });
-      const records = body.responses[0].partitions[0].records ?? Buffer.alloc(0);
-      return new Set([...readBatchInfos(records)].map((b) => b.compression));
+      const { records } = await conn.fetchPartition(topic, 0, 0);
+      return new Set([...readBatchInfos(records ?? Buffer.alloc(0))].map((b) => b.compression));
     } finally {
       conn.close();
     }

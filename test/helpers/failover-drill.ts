@@ -554,33 +554,7 @@ class Drill {
     const out: { offset: number; epoch: number }[] = [];
     try {
       for (let offset = 0; ;) {
-        const { body } = await conn.request(ApiKey.Fetch, 12, {
-          replicaId: -1,
-          maxWaitMs: 0,
-          minBytes: 0,
-          maxBytes: 64 << 20,
-          isolationLevel: 0,
-          sessionId: 0,
-          sessionEpoch: -1,
-          topics: [
-            {
-              topic,
-              partitions: [
-                {
-                  partition,
-                  currentLeaderEpoch: -1,
-                  fetchOffset: offset,
-                  lastFetchedEpoch: -1,
-                  logStartOffset: -1,
-                  partitionMaxBytes: 64 << 20,
-                },
-              ],
-            },
-          ],
-          forgottenTopicsData: [],
-          rackId: '',
-        });
-        const answer = body.responses[0].partitions[0];
+        const answer = await conn.fetchPartition(topic, partition, offset);
         if (answer.errorCode)
           throw new Error(`Fetch ${topic}/${partition}: error ${answer.errorCode}`);
         const batches = decodeBatches(answer.records ?? Buffer.alloc(0));

@@ -132,6 +132,47 @@ export class RawConnection {
     return decodeResponseFrame(apiKey, version, frame);
   }
 
+  /** CreateTopics v7 of one topic with the broker's defaults; its error code (0: created). */
+  async createTopic(name: string, numPartitions: number): Promise<number> {
+    const { body } = await this.request(ApiKey.CreateTopics, 7, {
+      topics: [{ name, numPartitions, replicationFactor: -1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
+    return body.topics[0].errorCode;
+  }
+
+  /** Fetch v12 of one partition from `fetchOffset`, answered at once; the partition's answer. */
+  async fetchPartition(topic: string, partition: number, fetchOffset: number, maxBytes = 64 << 20) {
+    const { body } = await this.request(ApiKey.Fetch, 12, {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [
+        {
+          topic,
+          partitions: [
+            {
+              partition,
+              currentLeaderEpoch: -1,
+              fetchOffset,
+              lastFetchedEpoch: -1,
+              logStartOffset: -1,
+              partitionMaxBytes: maxBytes,
+            },
+          ],
+        },
+      ],
+      forgottenTopicsData: [],
+      rackId: '',
+    });
+    return body.responses[0].partitions[0];
+  }
+
   close(): void {
     this.socket.destroy();
   }

@@ -44,19 +44,7 @@ describe('a metadata store reset under an existing data directory', () => {
       { logger: pino({ level: 'silent' }) },
     );
     conn = await RawConnection.open(service.listeners[0].port);
-    await conn.request(ApiKey.CreateTopics, 7, {
-      topics: [
-        {
-          name: TOPIC,
-          numPartitions: PARTITIONS,
-          replicationFactor: -1,
-          assignments: [],
-          configs: [],
-        },
-      ],
-      timeoutMs: 5000,
-      validateOnly: false,
-    });
+    await conn.createTopic(TOPIC, PARTITIONS);
   };
   const stop = async () => {
     conn!.close();

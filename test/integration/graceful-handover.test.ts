@@ -62,19 +62,7 @@ describe('hand-over between two brokers sharing a data directory', () => {
     };
     const first = await start(0);
     const second = await start(1);
-    await first.conn.request(ApiKey.CreateTopics, 7, {
-      topics: [
-        {
-          name: TOPIC,
-          numPartitions: PARTITIONS,
-          replicationFactor: -1,
-          assignments: [],
-          configs: [],
-        },
-      ],
-      timeoutMs: 5000,
-      validateOnly: false,
-    });
+    await first.conn.createTopic(TOPIC, PARTITIONS);
     return [first, second];
   }
 

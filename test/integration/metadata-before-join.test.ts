@@ -43,13 +43,7 @@ describe('requests before the broker joined', () => {
     const old = await start(0);
     services.push(old);
     const conn = await RawConnection.open(old.listeners[0].port);
-    await conn.request(ApiKey.CreateTopics, 7, {
-      topics: [
-        { name: 'early', numPartitions: 2, replicationFactor: -1, assignments: [], configs: [] },
-      ],
-      timeoutMs: 5000,
-      validateOnly: false,
-    });
+    await conn.createTopic('early', 2);
     conn.close();
 
     // The same broker id again: it listens, then waits for the old registration to go.

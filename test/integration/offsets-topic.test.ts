@@ -36,13 +36,7 @@ describe('__consumer_offsets', () => {
     port = await freePort();
     broker = await startTestBroker(config(), { dataDir: dir });
     conn = await RawConnection.open(port);
-    await conn.request(ApiKey.CreateTopics, 7, {
-      topics: [
-        { name: 'consumed', numPartitions: 3, replicationFactor: -1, assignments: [], configs: [] },
-      ],
-      timeoutMs: 5000,
-      validateOnly: false,
-    });
+    await conn.createTopic('consumed', 3);
   });
   afterAll(async () => {
     conn.close();

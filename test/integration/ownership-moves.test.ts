@@ -33,19 +33,7 @@ describe('ownership moving to a joining broker', () => {
   it('wakes long polls on moved partitions and shows the new leaders', async () => {
     const broker0 = cluster.brokers[0]!;
     const conn = await RawConnection.open(broker0.listeners[0].port);
-    await conn.request(ApiKey.CreateTopics, 7, {
-      topics: [
-        {
-          name: TOPIC,
-          numPartitions: PARTITIONS,
-          replicationFactor: -1,
-          assignments: [],
-          configs: [],
-        },
-      ],
-      timeoutMs: 5000,
-      validateOnly: false,
-    });
+    await conn.createTopic(TOPIC, PARTITIONS);
     const before = await waitFor('every partition led', async () => {
       const partitions = await metadata(conn);
       return partitions.every((p) => p.leaderId >= 0) ? partitions : null;
