@@ -79,6 +79,8 @@ interface PendingAppend {
 
 /** Linux's IOV_MAX: the most buffers one writev takes. */
 const MAX_BUFFERS_PER_WRITE = 1024;
+/** After the first, refused appends are logged at most this often per log (with their count). */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 export class FilePartitionLog implements PartitionLog {
   readonly topicPartition: TopicPartition;
@@ -100,6 +102,8 @@ export class FilePartitionLog implements PartitionLog {
   private unflushedMessages = 0;
   private readonly fence: OwnerFence;
   private fencedNoted = false;
+  /** Appends refused with FencedError, and how many of them after their bytes were written. */
+  private refused = { appends: 0, afterWrite: 0, logged: 0, loggedAt: 0 };
 
   private constructor(
     private readonly options: FileLogOptions,
@@ -234,6 +238,7 @@ export class FilePartitionLog implements PartitionLog {
       this.checkWritable();
       summary = frameBatchSet(batches);
     } catch (err) {
+      if (err instanceof FencedError) this.noteRefused(err, 1);
       return Promise.reject(err);
     }
     return new Promise((resolve, reject) => {
@@ -393,7 +398,9 @@ export class FilePartitionLog implements PartitionLog {
       }
     } catch (err) {
       // The log is offline or fenced now (writeRun found it so): nothing from here on is written.
-      for (const append of group.slice(next)) append.reject(err);
+      const refused = group.slice(next);
+      if (err instanceof FencedError) this.noteRefused(err, refused.length);
+      for (const append of refused) append.reject(err);
     }
   }
 
@@ -402,17 +409,30 @@ export class FilePartitionLog implements PartitionLog {
     const now = this.options.clock();
     let segment: LogSegment;
     let ends: number[];
-    let run: PendingAppend[];
+    let run: PendingAppend[] = [];
+    let written = false;
     try {
       segment = await this.segmentTaking(group[first], now);
       run = group.slice(first, this.runEnd(group, first, segment, now));
-      // Immediately before the write (no await in between): a newer owner's claim stops it here.
+      // The fence is checked twice. Immediately before the write (no await in between), so that
+      // nothing is submitted once a newer claim is visible: the new owner relies on that when it
+      // takes over a segment file created after its claim (startSegment). And once the write has
+      // completed, before anything is acknowledged: a write that passed the first check can wait
+      // arbitrarily long (libuv's thread pool behind slow fsyncs, a hung disk, a frozen process)
+      // and land after a newer owner claimed the log and read its tail, past the length it sealed
+      // the segment at, where nobody reads it; acknowledging it would lose it. A write that passes
+      // the second check landed before the claim was installed, so every newer owner reads it.
       this.checkFence();
       ends = await segment.append(
         run.map((append) => append.batches),
         this.endOffset,
+        () => {
+          written = true;
+          this.checkFence();
+        },
       );
     } catch (err) {
+      if (written && err instanceof FencedError) this.refused.afterWrite += run.length;
       throw this.fail(err);
     }
     const results = run.map((append, i): AppendResult => {
@@ -515,6 +535,7 @@ export class FilePartitionLog implements PartitionLog {
     }
   }
 
+  /** Logs (once) that this object found its claim superseded, however it found out. */
   private noteFenced(err: FencedError): void {
     if (this.fencedNoted) return;
     this.fencedNoted = true;
@@ -522,6 +543,37 @@ export class FilePartitionLog implements PartitionLog {
     this.options.logger.warn(
       { ...this.logFields, epoch: err.epoch, claimedEpoch: err.claimedEpoch },
       'log fenced: another owner claimed it; it takes no more writes',
+    );
+  }
+
+  /**
+   * Counts appends refused with FencedError and logs them apart from noteFenced's line (which a
+   * hand-over without any refused write logs too): the first at once, then at most every
+   * REFUSAL_LOG_INTERVAL_MS, and what is left unlogged when the log closes.
+   */
+  private noteRefused(err: FencedError | null, count: number): void {
+    const refused = this.refused;
+    refused.appends += count;
+    const now = Date.now();
+    const due =
+      err === null
+        ? refused.appends > refused.logged
+        : refused.logged === 0 || now - refused.loggedAt >= REFUSAL_LOG_INTERVAL_MS;
+    if (!due) return;
+    refused.logged = refused.appends;
+    refused.loggedAt = now;
+    const fenced = err ?? this.fence.fenced;
+    this.options.logger.warn(
+      {
+        ...this.logFields,
+        epoch: this.fence.epoch,
+        claimedEpoch: fenced?.claimedEpoch ?? null,
+        refusedAppends: refused.appends,
+        // Written but not acknowledged: the new owner read them when it validated the tail, or
+        // never reads them (past the length it sealed the segment at).
+        refusedAfterWrite: refused.afterWrite,
+      },
+      'append refused: another owner claimed the log',
     );
   }
 
@@ -535,9 +587,24 @@ export class FilePartitionLog implements PartitionLog {
 
   /**
    * Takes the log offline after an I/O failure: the file no longer matches what we know. A fenced
-   * write is no failure: the log stays as it was, and the fence refuses everything after.
+   * write is no failure: the log stays as it was, and the fence refuses everything after. Nor is
+   * one that failed while another owner holds the log (its roll found the new owner's segment
+   * file, say): the fence is looked at again first.
    */
   private fail(err: unknown): Error {
+    if (!(err instanceof FencedError) && !this.failure) {
+      try {
+        this.fence.check();
+      } catch (fenced) {
+        if (fenced instanceof FencedError) {
+          this.options.logger.debug(
+            { ...this.logFields, err },
+            'a write failed after another owner claimed the log',
+          );
+          err = fenced;
+        }
+      }
+    }
     if (err instanceof FencedError) {
       this.noteFenced(err);
       return err;
@@ -608,6 +675,7 @@ export class FilePartitionLog implements PartitionLog {
     this.flushTimer = null;
     await this.queue.drain();
     this.waiters.wakeAll();
+    this.noteRefused(null, 0); // the refusals not logged yet, if any
     this.options.tailCache.clear();
     try {
       if (clean && !this.failure && this.stillOwner()) {

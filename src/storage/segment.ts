@@ -246,9 +246,14 @@ export class LogSegment implements Evictable {
   /**
    * Assigns consecutive offsets from `firstOffset` to the batches of each buffer (in place),
    * indexes them and writes all the buffers with one (vectored) write. Returns the offset after
-   * each buffer's last batch.
+   * each buffer's last batch. `confirm` runs once the write has completed: if it throws, the
+   * segment forgets the write as if it had failed (its bytes stay in the file, past `size`).
    */
-  async append(buffers: readonly Buffer[], firstOffset: number): Promise<number[]> {
+  async append(
+    buffers: readonly Buffer[],
+    firstOffset: number,
+    confirm?: () => void,
+  ): Promise<number[]> {
     const indexes = this.activeIndexes();
     const start = this.size;
     const saved = this.saveTrackState(indexes);
@@ -268,6 +273,7 @@ export class LogSegment implements Evictable {
     }
     try {
       await writeFully(this.fh, buffers, start);
+      confirm?.();
     } catch (err) {
       this.restoreTrackState(indexes, saved);
       throw err;

@@ -173,7 +173,10 @@ export interface PartitionLog {
    * Appends one or more whole v2 record batches (already validated by the caller),
    * assigning consecutive offsets. Appends to one log are applied in call order.
    * Resolves once the bytes are written to the log (and fsynced if the flush policy says so),
-   * so a process kill after resolution loses nothing.
+   * so a process kill after resolution loses nothing, and only if the claim still held once the
+   * write had completed: a write that completes after a newer owner claimed the log is rejected
+   * with FencedError although its bytes may be in the file (the new owner either read them as
+   * part of the log when it validated the tail, or never reads them).
    *
    * The store takes the buffer over: it writes each batch's baseOffset into it in place and may
    * keep referring to it after resolution (recent-tail cache), so the caller must not modify or

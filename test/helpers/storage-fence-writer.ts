@@ -13,7 +13,8 @@ import { FileMessageStore } from '../../src/storage/file-store.js';
 import { FencedError } from '../../src/storage/types.js';
 import { CRASH_LOG_CONFIG, CRASH_TP, crashBatch } from './storage-crash-writer.js';
 
-const IN_FLIGHT = 4;
+/** The most appends the writer has in flight at once. */
+export const IN_FLIGHT = 4;
 const MAX_BATCHES = 200_000;
 
 async function main(): Promise<void> {

@@ -2,7 +2,9 @@
  * Ownership fencing of the file store across processes: a child process owns the log at epoch 1
  * and appends in a loop; this process claims epoch 2 while it writes. The child's next appends
  * must fail with FencedError, and this process must read every batch the child had acknowledged,
- * intact and in order, and append after them.
+ * intact and in order, and append after them. It may read a few more: writes in flight when the
+ * claim was installed that landed within the grace, which the child refused (its check after the
+ * write found the claim), as a producer would see a lost response.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +13,7 @@ import { batchSizeAt } from '../../src/storage/batch-header.js';
 import { FileMessageStore } from '../../src/storage/file-store.js';
 import type { PartitionLog } from '../../src/storage/types.js';
 import { CRASH_LOG_CONFIG, CRASH_TP, crashBatch } from '../helpers/storage-crash-writer.js';
+import { IN_FLIGHT } from '../helpers/storage-fence-writer.js';
 import { makeTempDir, removeTempDir } from '../helpers/storage-temp.js';
 
 const WRITER = fileURLToPath(new URL('../helpers/storage-fence-writer.ts', import.meta.url));
@@ -151,9 +154,11 @@ describe('FileMessageStore fencing across processes', () => {
     expect(lines[lines.length - 1].word).toBe('done');
     expect(acks.length).toBeGreaterThanOrEqual(150);
 
-    // This process holds exactly the batches the child had acknowledged, intact and in order.
+    // This process holds the batches the child had acknowledged, intact and in order, and at
+    // most the few that were in flight after them, which the child did not acknowledge.
     const batches = await verifyWriterBatches(log);
-    expect(batches).toBe(acks.length);
+    expect(batches).toBeGreaterThanOrEqual(acks.length);
+    expect(batches - acks.length).toBeLessThanOrEqual(IN_FLIGHT);
     acks.forEach((ack, i) => {
       expect(ack.n).toBe(i);
       expect(ack.value).toBe(offsetsOf(i));

@@ -1,7 +1,10 @@
 /**
  * What a new owner does about the previous owner's writes that may still be in flight: after a
  * claim that was not a clean hand-over it seals the last segment at the length it validated (a
- * seal record every later open honours) and appends to a new segment file.
+ * seal record every later open honours) and appends to a new segment file; the previous owner
+ * checks its claim again after each write and acknowledges nothing that completed after the
+ * claim. Writes "in flight" are made deterministic by holding LogSegment.append (after the fence
+ * check, before the write) until the test lets it go.
  */
 import { appendFile, readFile, readdir, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,6 +13,8 @@ import { FileMessageStore, type FileMessageStoreOptions } from '../../../src/sto
 import { LogSegment, segmentFileName } from '../../../src/storage/segment.js';
 import { logDir } from '../../../src/storage/topic-dirs.js';
 import {
+  FencedError,
+  type AppendResult,
   type LogConfig,
   type PartitionLog,
   type TopicPartition,
@@ -28,6 +33,28 @@ const tagsOf = async (log: PartitionLog): Promise<string[]> =>
   (await readAll(log, 0)).map((b) => b.values[0].split(':')[0]);
 
 const name = (base: number, suffix: string): string => segmentFileName(base, suffix);
+
+/**
+ * Holds the next LogSegment.append after the fence check let it through, as a write queued in
+ * libuv's thread pool (or in a frozen process) is held: `reached` resolves once it is held,
+ * `release()` lets the write go.
+ */
+function holdNextWrite(): { reached: Promise<void>; release(): void } {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let reached!: () => void;
+  const reachedP = new Promise<void>((resolve) => (reached = resolve));
+  const original = LogSegment.prototype.append;
+  vi.spyOn(LogSegment.prototype, 'append').mockImplementationOnce(async function (
+    this: LogSegment,
+    ...args: Parameters<LogSegment['append']>
+  ) {
+    reached();
+    await released;
+    return original.apply(this, args);
+  });
+  return { reached: reachedP, release };
+}
 
 describe('FileMessageStore: sealing the previous owner out', () => {
   let dataDir: string;
@@ -121,6 +148,74 @@ describe('FileMessageStore: sealing the previous owner out', () => {
       name(0, '.log'),
     ]);
     expect(await tagsOf(b)).toEqual(['a0-0', 'a1-0', 'a2-0', 'b-0']);
+  });
+
+  it("keeps a write in flight across the claim out of the new owner's data, and A never acknowledges it", async () => {
+    const { a } = await ownerA(5);
+    const held = holdNextWrite();
+    const late = a.append(makeBatch({ records: 3, tag: 'late', baseTimestamp: FUTURE }));
+    const lateOutcome = late.then(
+      () => 'acknowledged',
+      (err: unknown) => err,
+    );
+    await held.reached; // A passed its check; its write has not landed
+
+    const storeB = broker();
+    const b = await storeB.openLog(TP, CONFIG, { epoch: 2 });
+    expect(b.logEndOffset()).toBe(5);
+    const acked: AppendResult[] = [];
+    for (const tag of ['b0', 'b1']) acked.push(await b.append(makeBatch({ tag })));
+    expect(acked.map((r) => r.baseOffset)).toEqual([5, 6]);
+
+    held.release(); // A's write lands now, at the position B validated up to
+    expect(await lateOutcome).toBeInstanceOf(FencedError);
+    expect(await lateOutcome).toMatchObject({ epoch: 1, claimedEpoch: 2 });
+    // It did land: in the sealed segment's file, past its sealed length.
+    const sealed = await sealRecord(0);
+    expect(await sizeOf(name(0, '.log'))).toBeGreaterThan(sealed.bytes);
+
+    const expected = ['a0-0', 'a1-0', 'a2-0', 'a3-0', 'a4-0', 'b0-0', 'b1-0'];
+    expect(await tagsOf(b)).toEqual(expected);
+    expect(await b.offsetForTimestamp(FUTURE)).toBeNull();
+    await storeB.close();
+
+    // A restart: a fresh store over the same files, with a claim and without.
+    const reopened = await broker({ indexCacheBytes: 0 }).openLog(TP, CONFIG, {
+      epoch: 3,
+      graceMs: 0,
+    });
+    expect(reopened.logEndOffset()).toBe(7);
+    expect(await tagsOf(reopened)).toEqual(expected);
+    expect(await reopened.offsetForTimestamp(FUTURE)).toBeNull();
+    const { records } = await reopened.read(4, 1 << 20, true);
+    expect(records.length).toBe(makeBatch({ tag: 'a4' }).length); // a4 alone, nothing after it
+  });
+
+  it('starts an empty last segment in a new file, so a write in flight into the old one lands nowhere', async () => {
+    const { a } = await ownerA(0);
+    const held = holdNextWrite();
+    const late = a.append(makeBatch({ tag: 'late' })).then(
+      () => 'acknowledged',
+      (err: unknown) => err,
+    );
+    await held.reached;
+
+    const { logger, records } = captureLogs();
+    const storeB = broker({ logger });
+    const b = await storeB.openLog(TP, CONFIG, { epoch: 2 });
+    expect(records.map((r) => r.msg)).toContain(
+      'started the empty last segment in a new file after an unclean claim',
+    );
+    for (const tag of ['b0', 'b1']) await b.append(makeBatch({ tag }));
+    held.release();
+    expect(await late).toBeInstanceOf(FencedError);
+
+    expect(await tagsOf(b)).toEqual(['b0-0', 'b1-0']);
+    expect((await readdir(dir)).filter((f) => f.includes('superseded'))).toEqual([]);
+    expect((await files()).filter((f) => f.endsWith('.sealed'))).toEqual([]);
+    await storeB.close();
+    const reader = await broker().openLog(TP, CONFIG);
+    expect(await tagsOf(reader)).toEqual(['b0-0', 'b1-0']);
   });
 
   it('never reads bytes past the sealed length, after a restart too', async () => {
@@ -254,5 +349,53 @@ describe('FileMessageStore: sealing the previous owner out', () => {
     expect(await files()).toEqual([name(5, '.log')]);
     expect(b.logStartOffset()).toBe(5);
     expect((await readAll(b, 5)).map((batch) => batch.values[0].split(':')[0])).toEqual(['b-0']);
+  });
+
+  describe('what the previous owner sees', () => {
+    it('logs refused appends apart from the hand-over, with their count', async () => {
+      const { logger, records } = captureLogs();
+      const { store, a } = await ownerA(2, { logger });
+      await broker().openLog(TP, CONFIG, { epoch: 2 });
+      for (let i = 0; i < 3; i++) {
+        await expect(a.append(makeBatch())).rejects.toBeInstanceOf(FencedError);
+      }
+      const refused = () =>
+        records.filter((r) => r.msg === 'append refused: another owner claimed the log');
+      expect(records.filter((r) => r.msg?.toString().startsWith('log fenced'))).toHaveLength(1);
+      // The first at once; the next ones (within the interval) when the log closes.
+      expect(refused()).toHaveLength(1);
+      expect(refused()[0]).toMatchObject({
+        epoch: 1,
+        claimedEpoch: 2,
+        refusedAppends: 1,
+        refusedAfterWrite: 0,
+      });
+      await store.close();
+      expect(refused()).toHaveLength(2);
+      expect(refused()[1]).toMatchObject({ refusedAppends: 3 });
+    });
+
+    it('logs a hand-over in process without refused appends as fenced only', async () => {
+      const { logger, records } = captureLogs();
+      const { store } = await ownerA(2, { logger });
+      await store.openLog(TP, CONFIG, { epoch: 2 }); // a regain: the epoch-1 object is superseded
+      const messages = records.map((r) => r.msg);
+      expect(messages).toContain('log fenced: another owner claimed it; it takes no more writes');
+      expect(messages).not.toContain('append refused: another owner claimed the log');
+    });
+
+    it('counts the appends refused after their write', async () => {
+      const { logger, records } = captureLogs();
+      const { a } = await ownerA(1, { logger });
+      const held = holdNextWrite();
+      const late = a.append(makeBatch()).catch((err: unknown) => err);
+      await held.reached;
+      await broker().openLog(TP, CONFIG, { epoch: 2 });
+      held.release();
+      expect(await late).toBeInstanceOf(FencedError);
+      expect(
+        records.find((r) => r.msg === 'append refused: another owner claimed the log'),
+      ).toMatchObject({ refusedAppends: 1, refusedAfterWrite: 1 });
+    });
   });
 });
