@@ -2,21 +2,32 @@
 interface Waiter {
   offset: number;
   wake(): void;
+  fail(err: unknown): void;
 }
 
 export class AppendWaiters {
   private waiters = new Set<Waiter>();
 
-  /** Resolves once `notify` reports an end offset above `offset`, the signal aborts, or `wakeAll`. */
+  /**
+   * Resolves once `notify` reports an end offset above `offset`, the signal aborts, or `wakeAll`;
+   * rejects on `failAll`.
+   */
   wait(offset: number, logEndOffset: number, signal: AbortSignal): Promise<void> {
     if (logEndOffset > offset || signal.aborted) return Promise.resolve();
-    return new Promise<void>((resolve) => {
+    return new Promise<void>((resolve, reject) => {
+      const settle = (): void => {
+        this.waiters.delete(waiter);
+        signal.removeEventListener('abort', waiter.wake);
+      };
       const waiter: Waiter = {
         offset,
         wake: () => {
-          this.waiters.delete(waiter);
-          signal.removeEventListener('abort', waiter.wake);
+          settle();
           resolve();
+        },
+        fail: (err) => {
+          settle();
+          reject(err);
         },
       };
       this.waiters.add(waiter);
@@ -32,5 +43,10 @@ export class AppendWaiters {
 
   wakeAll(): void {
     for (const waiter of this.waiters) waiter.wake();
+  }
+
+  /** Rejects every parked wait with `err` (the log will get no new data). */
+  failAll(err: unknown): void {
+    for (const waiter of this.waiters) waiter.fail(err);
   }
 }

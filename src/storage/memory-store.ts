@@ -76,6 +76,10 @@ export class MemoryPartitionLog implements PartitionLog {
     return this.checkFence() !== null;
   }
 
+  stillClaimed(): boolean {
+    return !this.closed && this.checkFence() === null;
+  }
+
   logStartOffset(): number {
     return this.data.startOffset;
   }
@@ -215,7 +219,9 @@ export class MemoryPartitionLog implements PartitionLog {
   async flush(): Promise<void> {}
 
   waitForAppend(offset: number, signal: AbortSignal): Promise<void> {
-    if (this.closed || this.isFenced()) return Promise.resolve();
+    const fenced = this.checkFence();
+    if (fenced) return Promise.reject(fenced); // closed or not
+    if (this.closed) return Promise.resolve();
     return this.waiters.wait(offset, this.logEndOffset(), signal);
   }
 
@@ -244,7 +250,7 @@ export class MemoryPartitionLog implements PartitionLog {
   private checkFence(): FencedError | null {
     if (!this.fenced && this.data.ownerEpoch !== this.epoch) {
       this.fenced = new FencedError(this.topicPartition, this.epoch, this.data.ownerEpoch);
-      this.waiters.wakeAll();
+      this.waiters.failAll(this.fenced);
     }
     return this.fenced;
   }
@@ -291,6 +297,7 @@ export class MemoryMessageStore implements MessageStore {
         throw new FencedError(tp, claim.epoch, entry.log.ownerEpoch);
       }
       entry.log.ownerEpoch = claim.epoch; // fences `existing`, which is closed below
+      existing?.isFenced(); // finds it so: its parked waits end with FencedError, as on file
       await existing?.close();
     }
     const epoch = claim?.epoch ?? 0;

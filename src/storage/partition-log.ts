@@ -212,6 +212,16 @@ export class FilePartitionLog implements PartitionLog {
     return this.fence.fenced !== null;
   }
 
+  stillClaimed(): boolean {
+    if (this.state === 'closed') return false;
+    try {
+      this.checkFence();
+      return true;
+    } catch {
+      return false; // fenced (for good), or the claim file could not be looked at just now
+    }
+  }
+
   /**
    * Fences this object for good because a newer claim is being made in this process (the store
    * then closes it, which lets the writes already queued finish or fail first).
@@ -336,8 +346,21 @@ export class FilePartitionLog implements PartitionLog {
     await this.syncSegment(this.active);
   }
 
+  /**
+   * Resolves when the end offset moves past `offset`, the signal aborts or the log closes.
+   * Rejects with FencedError when the log is found fenced: at the call (one stat of the claim
+   * file, as stillClaimed) or, while parked, when a write of this object finds it so. A fenced
+   * log gets no new data, so resolving would only send a long poll round again at once.
+   */
   waitForAppend(offset: number, signal: AbortSignal): Promise<void> {
-    if (this.state !== 'open' || this.isFenced()) return Promise.resolve();
+    const fenced = this.fence.fenced;
+    if (fenced) return Promise.reject(fenced); // closed or not
+    if (this.state !== 'open') return Promise.resolve();
+    try {
+      this.checkFence();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.waiters.wait(offset, this.endOffset, signal);
   }
 
@@ -539,7 +562,7 @@ export class FilePartitionLog implements PartitionLog {
   private noteFenced(err: FencedError): void {
     if (this.fencedNoted) return;
     this.fencedNoted = true;
-    this.waiters.wakeAll();
+    this.waiters.failAll(err); // parked long polls: this log gets no new data
     this.options.logger.warn(
       { ...this.logFields, epoch: err.epoch, claimedEpoch: err.claimedEpoch },
       'log fenced: another owner claimed it; it takes no more writes',

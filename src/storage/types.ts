@@ -163,8 +163,22 @@ export interface PartitionLog {
   readonly config: LogConfig;
   /** The epoch this log object was opened under; 0 when it was opened without a claim. */
   readonly epoch: number;
-  /** True once this object has found its claim superseded (see FencedError); it stays so. */
+  /**
+   * True once this object has found its claim superseded (see FencedError); it stays so. It
+   * looks at nothing: an object that has not tried to write since another process claimed the
+   * log does not know yet (stillClaimed looks).
+   */
   isFenced(): boolean;
+  /**
+   * Looks now whether this object's claim still holds: the same check every write makes (file
+   * store: one synchronous stat of the claim file, a few µs; it sees claims made by other
+   * processes). False once another owner has claimed the log, and from then on for good (the
+   * object is then fenced, as isFenced says); false once the object is closed; for an object
+   * opened without a claim, true while nobody has claimed the log. Meant for reads that must not
+   * be served by an object that may have lost the log (e.g. while the broker's metadata session
+   * is down).
+   */
+  stillClaimed(): boolean;
   logStartOffset(): number;
   logEndOffset(): number;
   /** Bytes held by the log, all segments together. */
@@ -203,8 +217,14 @@ export interface PartitionLog {
   /** Forces buffered writes to disk. */
   flush(): Promise<void>;
   /**
-   * Resolves when the log end offset moves past `offset`, the signal aborts, the log closes or
-   * is found fenced.
+   * Resolves when the log end offset moves past `offset`, the signal aborts or the log closes
+   * unfenced (a read then fails with LogClosedError). Rejects with FencedError when the object
+   * is fenced: at once when it is at the call (closed or not; an open object checks on the spot,
+   * as stillClaimed does), or while waiting, as soon as this object finds it so (a write of it
+   * meets the newer claim, or a newer claim through the same store supersedes it; a claim by
+   * another process is otherwise not noticed by a parked wait, which then ends by its signal). A
+   * fenced object gets no new data, so callers should stop waiting on it and send clients to the
+   * new owner (Kafka: NOT_LEADER_OR_FOLLOWER).
    */
   waitForAppend(offset: number, signal: AbortSignal): Promise<void>;
   close(): Promise<void>;

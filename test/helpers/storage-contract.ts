@@ -417,11 +417,13 @@ export function describeMessageStoreContract(name: string, makeHarness: () => St
       it('fences the object opened under an older epoch, or none, for good', async () => {
         const unclaimed = await open();
         expect(unclaimed.epoch).toBe(0);
+        expect(unclaimed.stillClaimed()).toBe(true); // nobody has claimed the log
         await unclaimed.append(makeBatch({ tag: 'u' }));
         const first = await claim(1);
         expect(first).not.toBe(unclaimed);
         expect(first.epoch).toBe(1);
         expect(unclaimed.isFenced()).toBe(true);
+        expect(unclaimed.stillClaimed()).toBe(false);
         await expect(unclaimed.append(makeBatch())).rejects.toMatchObject({
           name: 'FencedError',
           epoch: 0,
@@ -430,8 +432,17 @@ export function describeMessageStoreContract(name: string, makeHarness: () => St
         expect(await claim(1)).toBe(first);
         expect(await open()).toBe(first);
         await first.append(makeBatch({ tag: 'a', records: 2 }));
+        expect(first.stillClaimed()).toBe(true);
+        const parked = first.waitForAppend(3, new AbortController().signal).catch((e) => e);
 
         const second = await claim(2);
+        // A long poll on the superseded object ends with FencedError, and a new one is refused.
+        expect(await parked).toBeInstanceOf(FencedError);
+        await expect(first.waitForAppend(3, new AbortController().signal)).rejects.toBeInstanceOf(
+          FencedError,
+        );
+        expect(first.stillClaimed()).toBe(false);
+        expect(second.stillClaimed()).toBe(true);
         expect(second.logEndOffset()).toBe(3);
         await expect(first.append(makeBatch())).rejects.toBeInstanceOf(FencedError);
         await expect(first.append(makeBatch())).rejects.toBeInstanceOf(FencedError);

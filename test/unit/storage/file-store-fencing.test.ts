@@ -93,7 +93,11 @@ describe('FileMessageStore ownership fencing across stores', () => {
     await stores[0].enforceRetention(); // the store skips its fenced logs
     // Reads stay allowed: A's view is a prefix of the log.
     expect((await tagsOf(a)).length).toBe(20);
-    await a.waitForAppend(a.logEndOffset(), new AbortController().signal); // returns at once
+    // A long poll at A's end would wait for data that never comes: it is refused at once.
+    await expect(
+      a.waitForAppend(a.logEndOffset(), new AbortController().signal),
+    ).rejects.toBeInstanceOf(FencedError);
+    expect(a.stillClaimed()).toBe(false);
 
     // B's appends follow A's last acknowledged batch, contiguously, concurrent ones included.
     const results = await Promise.all(

@@ -397,5 +397,45 @@ describe('FileMessageStore: sealing the previous owner out', () => {
         records.find((r) => r.msg === 'append refused: another owner claimed the log'),
       ).toMatchObject({ refusedAppends: 1, refusedAfterWrite: 1 });
     });
+
+    it('answers stillClaimed from the claim file, for good once fenced', async () => {
+      const unclaimed = await broker().openLog(TP, CONFIG);
+      expect(unclaimed.stillClaimed()).toBe(true); // nobody has claimed the log
+      const { a } = await ownerA(1);
+      expect(unclaimed.stillClaimed()).toBe(false);
+      expect(a.stillClaimed()).toBe(true);
+      const storeB = broker();
+      const b = await storeB.openLog(TP, CONFIG, { epoch: 2 });
+      // A has not written since: only a look at the disk tells.
+      expect(a.isFenced()).toBe(false);
+      expect(a.stillClaimed()).toBe(false);
+      expect(a.isFenced()).toBe(true);
+      expect(b.stillClaimed()).toBe(true);
+      await storeB.close();
+      expect(b.stillClaimed()).toBe(false); // closed
+      expect(a.stillClaimed()).toBe(false); // for good, though nobody holds the claim now
+    });
+
+    it('ends long polls on a fenced log with FencedError instead of resolving them', async () => {
+      const { a } = await ownerA(1);
+      const signal = new AbortController().signal;
+      const parked = a.waitForAppend(a.logEndOffset(), signal).then(
+        () => 'resolved',
+        (err: unknown) => err,
+      );
+      await broker().openLog(TP, CONFIG, { epoch: 2 });
+      // A claim by another process wakes nobody; A's next write finds it and ends the wait.
+      const pending = await Promise.race([
+        parked,
+        new Promise((resolve) => setTimeout(() => resolve('pending'), 20)),
+      ]);
+      expect(pending).toBe('pending');
+      await expect(a.append(makeBatch())).rejects.toBeInstanceOf(FencedError);
+      expect(await parked).toBeInstanceOf(FencedError);
+      // A new long poll is refused at once, every time: a caller cannot spin on it.
+      for (let i = 0; i < 3; i++) {
+        await expect(a.waitForAppend(a.logEndOffset(), signal)).rejects.toBeInstanceOf(FencedError);
+      }
+    });
   });
 });
