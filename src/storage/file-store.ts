@@ -33,12 +33,17 @@ export { DEFAULT_LOG_CONFIG };
 const MiB = 1024 * 1024;
 
 /**
- * How long a claim waits, by default, between recording itself and reading the log's tail: the
- * longest a superseded owner may take from its last fence check to the end of that write (a
- * writev queued in libuv's thread pool behind slow fsyncs of other logs, a GC pause, a busy event
- * loop). Two seconds is far beyond that in normal operation and short against ownership changes
- * (ZooKeeper session timeouts are several seconds). Skipped for a log whose directory did not
- * exist, which nobody can have had open.
+ * How long a claim waits, by default, between recording itself and reading the log's tail, unless
+ * it takes over from a clean release. Appends do not depend on it: a superseded owner acknowledges
+ * no write that completed after the claim, and the new owner seals the last segment and appends
+ * to a new file (owner-fence). It gives the superseded owner's whole-file writes whose check
+ * passed just before the claim (index files, the clean-shutdown marker, the log start offset,
+ * retention's deletions) time to land before the tail is read: the longest it may take from a
+ * check to the end of that write (a GC pause, a busy event loop, libuv's thread pool queued
+ * behind slow fsyncs of other logs). Two seconds is far beyond that in normal operation and short
+ * against ownership changes (ZooKeeper session timeouts are several seconds); a process frozen for
+ * longer is not covered for those writes (owner-fence says what they can do). Skipped for a log
+ * whose directory did not exist, which nobody can have had open.
  */
 export const DEFAULT_FENCE_GRACE_MS = 2000;
 

@@ -12,35 +12,68 @@
  *                             has closed with every write landed.
  *
  * A log object keeps the claim file it installed open (so that its inode number cannot be reused)
- * and stats the path before each write: the same device and inode means the claim is still its
- * own. That is one stat per write group, and it sees claims made by other processes. The stat is
- * synchronous on purpose: on a local file system it is a dentry-cache hit of ~2 µs, where an
- * async stat costs a thread-pool round trip of 20-40 µs; and it leaves no await between the check
- * and the submission of the write.
+ * and stats the path to check its claim: the same device and inode means the claim is still its
+ * own. The stat is synchronous on purpose: on a local file system it is a dentry-cache hit of
+ * ~2 µs, where an async stat costs a thread-pool round trip of 20-40 µs; and it leaves no await
+ * between the check and the submission of a write. It sees claims made by other processes.
  *
- * A write that passed its check an instant before a newer claim still lands after it. So the new
- * owner waits a grace after installing its claim before it reads the log's tail (validating every
- * batch of it as after a crash): such a write has landed by then and is kept like any other sound
- * batch, or cut if torn. The grace bounds how long a process may stall between a check and its
- * write (event loop, GC pause, libuv's thread pool queued behind slow fsyncs).
+ * Appends (partition-log). A group of appends checks the claim right before its write and again
+ * once the write has completed, and is acknowledged only if both pass. So:
+ * - An acknowledged write landed before any newer claim was installed. A claimer reads the tail
+ *   after installing its claim, so every newer owner has every acknowledged write.
+ * - A write that passed the first check can still wait arbitrarily long before it lands (in
+ *   libuv's thread pool behind slow fsyncs, on a hung disk, in a process frozen by SIGSTOP or a
+ *   VM pause) and then lands at the file position it was given, whatever happened meanwhile. So a
+ *   new owner never writes into a file in which an older one may have such a write pending:
+ *   unless the claim is a clean hand-over (below), it seals the last segment at the length it
+ *   validated, with a seal record (`<base offset>.sealed`, see segment) that every open honours,
+ *   by any process and after restarts (bytes past it are never read), and appends to a new
+ *   segment file. An empty last segment's file is moved aside instead, and the new segment of the
+ *   same base offset gets a new file. The late write is refused by its second check, and lands
+ *   past the sealed length or in a file nobody reads; only if it landed before the new owner read
+ *   the tail is it part of the log, unacknowledged (its producer retries: as after a lost
+ *   response, an idempotent producer's retry is deduplicated, another's may be stored twice).
+ * - The first check is what keeps an old owner from writing into a segment file created after
+ *   the claim was installed (it checks after creating a segment, before writing into it), which
+ *   lets a new owner take over an empty file of the name it wants (partition-log startSegment).
  *
- * A graceful hand-over skips the grace. A log object that closes cleanly records its epoch E as
- * released, after its write queue drained and its last writes (indexes, clean-shutdown marker)
- * completed, and only while its claim is still installed; a closing object takes no more writes.
- * A claimer that finds the claim it replaces (read before installing its own) to be E, and E
- * released, waits no grace, because no write can land after it reads the tail:
+ * The grace. After installing its claim, a claimer waits a grace before it reads the tail.
+ * Appends do not depend on it (above). What it bounds is the old owner's writes of whole files by
+ * path: index files (written on a roll or a clean close), the clean-shutdown marker, the log start
+ * offset checkpoint, deletions by retention. One whose check passed before the claim lands within
+ * the grace, before the new owner reads, unless the old owner stalls longer; past the grace it is
+ * not prevented, and does this much: an owner writes index files only for its active segment,
+ * and only once it holds data, describing bytes that had landed before its check, so below the
+ * sealed length (a reader rebuilding a closed segment's indexes writes what that segment holds);
+ * every load checks them against the segment's (sealed) length and end offset, and a sealed
+ * segment's time index against the recorded max timestamp, and rebuilds what fails; a
+ * claimer validates the tail whatever the clean-shutdown marker says (an open without a claim
+ * trusts it); a log start offset or deletion applies what the old owner was asked before the
+ * claim. Likewise a claimer's own open is not fenced against a claim made meanwhile: a claimer
+ * frozen inside its open past the next claimer's grace can cut a torn tail late (after a clean
+ * hand-over only; the same cut the next claimer makes) or start a segment file (exclusively:
+ * it never replaces one, nor does its seal record replace another).
+ *
+ * A graceful hand-over skips the grace and the seal. A log object that closes cleanly records its
+ * epoch E as released, after its write queue drained and its last writes (indexes, clean-shutdown
+ * marker) completed, and only while its claim is still installed; a closing object takes no more
+ * writes. A claimer that finds the claim it replaces (read before installing its own) to be E, and
+ * E released, waits no grace and appends to the last segment, because no write can land after it
+ * reads the tail:
  * - E's holder has nothing in flight and writes nothing more (the record says so, and an epoch is
  *   claimed at most once per log: a claim must be above the installed one, so no other object
  *   ever holds E);
- * - the owners before E cannot either: E's own claim waited the grace, or skipped it by this
- *   same rule, before E read the tail, so their writes had all landed by then;
+ * - the owners before E cannot either: E's own claim waited the grace and sealed, or skipped both
+ *   by this same rule, before E read the tail, so their writes had landed or could only land
+ *   where nobody reads;
  * - a claimer between E and this one could have installed its claim and written after E was
  *   read. Every claimer makes its marker before installing, so this claimer looks again once its
  *   own claim is installed: a marker above E and below its epoch means such a claimer may exist,
- *   and it waits the grace after all. One that installs later than that look replaces a claim
- *   whose marker is above its own, finds that marker after installing, and gives up without
- *   writing (below).
- * A killed owner leaves no record, so its successor waits the grace.
+ *   and it waits the grace and seals after all. One that installs later than that look replaces
+ *   a claim whose marker is above its own, finds that marker after installing, and gives up
+ *   without writing (below).
+ * A killed owner leaves no record, so its successor waits the grace and seals. A claim on a log
+ * whose directory did not exist yet does neither: nobody can have had it open (file-store).
  *
  * Renames are not conditional, so a stale claimer (one that read the old epoch, then stalled past
  * a newer claim) could put its lower epoch back. The markers catch it: after its grace, a claimer

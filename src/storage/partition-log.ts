@@ -5,8 +5,13 @@
  * touched). Reads run concurrently on a snapshot of the segment list and never look past the
  * bytes whose write has completed. Durability follows the flush policy; fsyncs are shared by the
  * appends waiting on them (group commit). Every write (a group of appends, a roll, a log start
- * change, retention, the clean-shutdown marker) first checks the log's ownership fence (see
- * owner-fence): once another owner has claimed the log, this object writes nothing more.
+ * change, retention, the clean-shutdown marker) first checks the log's ownership fence, and a
+ * group of appends checks it again once written, before it is acknowledged (see owner-fence):
+ * once another owner has claimed the log, this object submits no more writes and acknowledges
+ * none that completed after the claim (a write already submitted may still land; the new owner
+ * keeps it out of its data). A log opened under a claim that was not a clean hand-over seals the
+ * last segment at the length it validated and appends to a new segment file
+ * (startAfterPreviousOwner).
  */
 import { readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';

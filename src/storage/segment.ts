@@ -3,7 +3,13 @@
  * its sparse `.index` and `.timeindex`. The active (last) segment takes appends and keeps its
  * indexes in memory, writing them out when it is sealed or the log closes cleanly (after a crash
  * they are rebuilt from the log). Closed segments load their indexes on demand, within a
- * store-wide memory budget that evicts the least recently used.
+ * store-wide memory budget that evicts the least recently used; index files whose entries do not
+ * fit the segment are rebuilt from it.
+ *
+ * A segment sealed by a claim (owner-fence: the previous owner may still have had a write in
+ * flight into it) also has `<base offset>.sealed`, its seal record (SealRecord): its length is the
+ * record's, whatever the file's, for every open after it; retention deletes the record with the
+ * segment.
  */
 import { randomUUID } from 'node:crypto';
 import { link, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';

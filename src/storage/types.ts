@@ -10,9 +10,12 @@
  * (`openLog(tp, config, { epoch })`): the claim is recorded durably before the log is read, and
  * every write to the log (each group of appends, a roll, a log start change, retention, the
  * clean-shutdown marker) first checks that the recorded claim is still the one this log object
- * was opened with. Once a newer claim exists, the older object refuses every write with
- * FencedError (for good), whichever process holds it, so a broker that lost a partition can
- * never append to it again. The new owner sees everything the old one had acknowledged.
+ * was opened with, and appends check it again once written, before they are acknowledged. Once a
+ * newer claim exists, the older object refuses every write with FencedError (for good), whichever
+ * process holds it, so a broker that lost a partition can never append to it again. The new owner
+ * sees everything the old one had acknowledged; a write the old one had submitted before the
+ * claim may still land after it, and is then neither acknowledged nor ever read (the new owner
+ * appends to a new segment file; see owner-fence for the exact guarantees).
  */
 
 export interface TopicPartition {
@@ -148,12 +151,14 @@ export interface LogClaim {
   /** The owner's epoch: a positive safe integer, above every epoch claimed on this log before. */
   readonly epoch: number;
   /**
-   * How long, ms, the claim waits between recording itself and reading the log's tail, so that a
-   * write of the previous owner that passed its check just before the claim has landed (and is
-   * then read and validated like any other batch) before this owner appends. Default: the
-   * store's fence grace (FileMessageStore: `fenceGraceMs`, 2000). Skipped without asking when the
-   * previous owner closed its log object cleanly (a graceful hand-over: the file store records
-   * the release, see owner-fence). Unused by in-memory stores.
+   * How long, ms, the claim waits between recording itself and reading the log's tail, so that
+   * writes of the previous owner that passed their check just before the claim have landed
+   * first: appends (then read and validated like any other batch, though the previous owner does
+   * not acknowledge them) and whole-file writes (indexes, markers, checkpoints; see owner-fence).
+   * Acknowledged appends do not depend on it. Default: the store's fence grace
+   * (FileMessageStore: `fenceGraceMs`, 2000). Skipped without asking when the previous owner
+   * closed its log object cleanly (a graceful hand-over: the file store records the release, see
+   * owner-fence). Unused by in-memory stores.
    */
   readonly graceMs?: number;
 }
