@@ -74,6 +74,8 @@ export class Cluster implements ClusterView {
   private releasing?: Promise<void>;
   /** Bumped at every session event, so a slow `reconnected` recovery yields to a newer event. */
   private sessionEpoch = 0;
+  /** Between `disconnected` and `connected` or `reconnected`. */
+  private sessionConnected = true;
   /** The session expired during a graceful release: its owner nodes are gone already. */
   private sessionLostWhileReleasing = false;
   /** Set at `expired` until the broker takes part again. */
@@ -153,6 +155,10 @@ export class Cluster implements ClusterView {
 
   ownsNow(partition: TopicPartition): boolean {
     return !this.closed && this.ownership.ownsNow(partition);
+  }
+
+  connected(): boolean {
+    return this.sessionConnected;
   }
 
   async epochHistory(partition: TopicPartition): Promise<{ epoch: number; startOffset: number }[]> {
@@ -259,6 +265,7 @@ export class Cluster implements ClusterView {
     if (this.releasing && (event === 'expired' || event === 'reconnected')) {
       this.sessionLostWhileReleasing = true;
     }
+    this.sessionConnected = event === 'connected' || event === 'reconnected';
     if (this.closed || this.releasing) return;
     const epoch = ++this.sessionEpoch;
     this.logger.info({ event }, 'metadata session event');

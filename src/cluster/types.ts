@@ -47,6 +47,11 @@ export interface ClusterView {
    */
   ownsNow(partition: TopicPartition): boolean;
   /**
+   * False while the metadata session is disconnected (it may have expired without this broker
+   * knowing yet): readers then confirm in the store that a partition is still theirs.
+   */
+  connected(): boolean;
+  /**
    * The first offset written under each epoch of the partition, oldest first (for
    * OffsetForLeaderEpoch); the current owner records its epoch's start when it gains it.
    */

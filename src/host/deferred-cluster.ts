@@ -44,6 +44,10 @@ export class DeferredClusterView implements ClusterView {
     return this.inner?.ownsNow(partition) ?? false;
   }
 
+  connected(): boolean {
+    return this.inner?.connected() ?? false;
+  }
+
   async epochHistory(partition: TopicPartition) {
     return this.inner ? this.inner.epochHistory(partition) : [];
   }

@@ -114,9 +114,9 @@ export function fetchHandler(broker: KafkaBrokerContext): ApiHandler<typeof ApiK
           results.push(partitionResult(p.index, partition));
           continue;
         }
-        if (partition.closed) {
+        if (partition.closed || partition.log.isFenced()) {
           // While the request waited, the topic was deleted, or ownership moved (the client then
-          // asks the new leader).
+          // asks the new leader), or another owner claimed the log.
           errors = true;
           const gone = !partitions.exists(partition.topic, p.index);
           results.push(
@@ -189,10 +189,10 @@ export function fetchHandler(broker: KafkaBrokerContext): ApiHandler<typeof ApiK
             }),
           );
           waits.push(
-            partition.log.waitForAppend(
-              Math.max(fetchOffset, partition.log.logEndOffset()),
-              done.signal,
-            ),
+            partition.log
+              .waitForAppend(Math.max(fetchOffset, partition.log.logEndOffset()), done.signal)
+              // Fenced (another owner claimed the log): the wait is over; readAll says so.
+              .catch(() => undefined),
           );
         }
       }

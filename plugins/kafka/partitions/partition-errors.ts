@@ -33,12 +33,19 @@ export async function ownedPartition(
   }
   const opening = partitions.get(topic, index);
   if (!opening) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  let partition: Partition;
   try {
-    return await opening;
+    partition = await opening;
   } catch (err) {
     // Logged by the partition manager; the client refreshes its metadata or retries.
     return storageErrorCode(err);
   }
+  // Cut off from the metadata store, this broker may have been replaced without knowing yet:
+  // the log's claim tells (one stat, and only then). A claim lost shows on writes anyway.
+  if (partition.log.isFenced() || (!cluster.connected() && !partition.log.stillClaimed())) {
+    return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  }
+  return partition;
 }
 
 /** Maps a failed read or append to what Kafka answers: a deleted topic's log is gone, not broken. */
