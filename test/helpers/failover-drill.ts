@@ -48,8 +48,8 @@ export interface DrillResult {
   groups: GroupRecovery[];
   /** Per group and partition, offsets consumed after the fault below what was committed before. */
   rewound: string[];
-  /** Logs of the victim that refused a write because another owner had claimed them. */
-  fencedLogs: number;
+  /** Appends the victim's store refused after it had lost its partitions to another owner. */
+  refusedAppends: number;
 }
 
 export interface DrillReport {
@@ -80,8 +80,8 @@ const GROUPS: GroupSpec[] = [
 /** Pause between two sends to one partition: about 40 messages/s per partition. */
 const SEND_INTERVAL_MS = 25;
 const RECOVERY_TIMEOUT_MS = 120_000;
-/** What a broker logs when the store's fence refuses its writes to a log another owner claimed. */
-const FENCED_LOG = 'log fenced: another owner claimed it';
+/** What a broker logs when the store's fence refuses appends to a log another owner claimed. */
+const REFUSED_LOG = 'append refused: another owner claimed the log';
 /**
  * kcat's lines are stamped when read, a little after librdkafka may have committed past them:
  * a message counts as consumed again only when seen this long after the fault.
@@ -139,8 +139,10 @@ export function formatResult(result: DrillResult): string {
       `clients=${g.clients} resumed_s=${g.resumedAfterS.toFixed(1)} ` +
       `max_stall_s=${g.maxStallS.toFixed(1)}`,
   );
-  if (result.fencedLogs > 0) {
-    lines.push(`drill=${result.drill} victim=${result.victim} fenced_logs=${result.fencedLogs}`);
+  if (result.refusedAppends > 0) {
+    lines.push(
+      `drill=${result.drill} victim=${result.victim} refused_appends=${result.refusedAppends}`,
+    );
   }
   return lines.join('\n');
 }
@@ -202,10 +204,10 @@ class Drill {
     const groups = await Promise.all(GROUPS.map((spec) => this.recovery(spec, fault, down)));
     await (healing ?? heal());
     const rewound = this.rewoundSince(fault, committedBefore);
-    const fencedLogs =
-      victim === null ? 0 : this.cluster.output(victim).slice(logMark).split(FENCED_LOG).length - 1;
+    const refusedAppends =
+      victim === null ? 0 : refusedAppendsIn(this.cluster.output(victim).slice(logMark));
     await this.steady();
-    return { drill: name, victim, groups, rewound, fencedLogs };
+    return { drill: name, victim, groups, rewound, refusedAppends };
   }
 
   /** Stops producing, lets every group catch up, then checks the logs and the commits. */
@@ -566,4 +568,24 @@ class Drill {
       conn.close();
     }
   }
+}
+
+/**
+ * The appends a broker's logs say its store refused. Each line carries the running count of one
+ * log object (a topic-partition under one epoch): the last count of each is its total.
+ */
+function refusedAppendsIn(output: string): number {
+  const totals = new Map<string, number>();
+  for (const line of output.split('\n')) {
+    if (!line.includes(REFUSED_LOG)) continue;
+    const entry = JSON.parse(line) as {
+      topic: string;
+      partition: number;
+      epoch: number;
+      refusedAppends: number;
+    };
+    const key = `${entry.topic}/${entry.partition}/${entry.epoch}`;
+    totals.set(key, Math.max(totals.get(key) ?? 0, entry.refusedAppends));
+  }
+  return [...totals.values()].reduce((sum, n) => sum + n, 0);
 }
