@@ -137,7 +137,7 @@ export function fetchHandler(broker: KafkaBrokerContext): ApiHandler<typeof ApiK
           bytes += read.records.length;
           results.push(partitionResult(p.index, ErrorCode.NONE, partition, read.records));
         } catch (err) {
-          const errorCode = storageErrorCode(err);
+          const errorCode = storageErrorCode(err, partitions.exists(partition.topic, p.index));
           if (errorCode === ErrorCode.KAFKA_STORAGE_ERROR) {
             context.logger.error(
               { err, topic: partition.topic, partition: p.index },

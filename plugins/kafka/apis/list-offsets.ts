@@ -72,7 +72,7 @@ export function listOffsetsHandler(
         ? answer(index, ErrorCode.NONE, found.offset, found.timestamp, epoch)
         : answer(index, ErrorCode.NONE);
     } catch (err) {
-      return answer(index, storageErrorCode(err));
+      return answer(index, storageErrorCode(err, broker.partitions.exists(partition.topic, index)));
     }
   }
 

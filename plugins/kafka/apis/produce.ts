@@ -96,7 +96,7 @@ export function produceHandler(broker: KafkaBrokerContext): ApiHandler<typeof Ap
       return result(index, ErrorCode.NONE, null, outcome.baseOffset, outcome.logStartOffset);
     } catch (err) {
       // Logged by the partition manager.
-      return result(index, storageErrorCode(err));
+      return result(index, storageErrorCode(err, partitions.exists(partition.topic, index)));
     }
   }
 

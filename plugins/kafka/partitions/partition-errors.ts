@@ -38,7 +38,7 @@ export async function ownedPartition(
     partition = await opening;
   } catch (err) {
     // Logged by the partition manager; the client refreshes its metadata or retries.
-    return storageErrorCode(err);
+    return storageErrorCode(err, partitions.exists(topic, index));
   }
   // Cut off from the metadata store, this broker may have been replaced without knowing yet:
   // the log's claim tells (one stat, and only then). A claim lost shows on writes anyway.
@@ -48,13 +48,18 @@ export async function ownedPartition(
   return partition;
 }
 
-/** Maps a failed read or append to what Kafka answers: a deleted topic's log is gone, not broken. */
-export function storageErrorCode(err: unknown): number {
+/**
+ * Maps a failed open, read or append to what Kafka answers. A log closed under the request went
+ * with its deleted topic, or to another broker (`topicExists`): gone, or elsewhere, not broken.
+ */
+export function storageErrorCode(err: unknown, topicExists: boolean): number {
   if (err instanceof OffsetOutOfRangeError) return ErrorCode.OFFSET_OUT_OF_RANGE;
   // Ownership moved under the request: the client asks the new leader.
   if (err instanceof PartitionUnavailableError || err instanceof FencedError)
     return ErrorCode.NOT_LEADER_OR_FOLLOWER;
-  if (err instanceof LogClosedError) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  if (err instanceof LogClosedError) {
+    return topicExists ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  }
   return ErrorCode.KAFKA_STORAGE_ERROR;
 }
 

@@ -1,10 +1,14 @@
 /**
  * ownedPartition while the metadata session is disconnected: the broker may have been replaced
- * without knowing, so the log's claim is consulted (and only then).
+ * without knowing, so the log's claim is consulted (and only then). And the errors a client
+ * gets when the store fails a request.
  */
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ownedPartition } from '../../../plugins/kafka/partitions/partition-errors.js';
+import {
+  ownedPartition,
+  storageErrorCode,
+} from '../../../plugins/kafka/partitions/partition-errors.js';
 import {
   PartitionManager,
   type Partition,
@@ -13,6 +17,7 @@ import { ErrorCode } from '../../../plugins/kafka/protocol/index.js';
 import type { ClusterView } from '../../../src/cluster/types.js';
 import { MemoryMetadataTree } from '../../../src/metadata/index.js';
 import { MemoryMessageStore } from '../../../src/storage/memory-store.js';
+import { FencedError, LogClosedError } from '../../../src/storage/types.js';
 import { TopicRegistry } from '../../../src/topics/topic-registry.js';
 
 const TOPIC = 'persistent://public/default/cut-off';
@@ -63,5 +68,17 @@ describe('ownedPartition', () => {
     await store.openLog({ topic: TOPIC, partition: 0 }, undefined, { epoch: 4 });
     expect(partition.log.isFenced()).toBe(true);
     expect(await owned()).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  });
+});
+
+describe('storageErrorCode', () => {
+  it('tells a log closed with its deleted topic from one handed to another broker', () => {
+    const closed = new LogClosedError({ topic: TOPIC, partition: 0 });
+    expect(storageErrorCode(closed, false)).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    expect(storageErrorCode(closed, true)).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    expect(storageErrorCode(new FencedError({ topic: TOPIC, partition: 0 }, 3, 4), true)).toBe(
+      ErrorCode.NOT_LEADER_OR_FOLLOWER,
+    );
+    expect(storageErrorCode(new Error('EIO'), true)).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
   });
 });
