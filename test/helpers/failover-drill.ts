@@ -10,13 +10,11 @@
  * Used by `npm run drills` (prints the figures) and by the test suite (asserts the checks).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
-import { ApiKey } from '../../plugins/kafka/protocol/index.js';
-import { kcatMember, type Consumed, type MemberProcess } from './group-clients.js';
 import { ProcessCluster } from './process-cluster.js';
-import { RawConnection } from './raw-client.js';
+import { coordinatorOf, RawConnection } from './raw-client.js';
 import { decodeBatches } from './record-batches.js';
 import { waitFor } from './wait.js';
+import { RECOVERY_TIMEOUT_MS, Workload, type GroupSpec } from './workload.js';
 
 export type DrillName =
   'graceful-stop' | 'kill-9' | 'coordinator-kill-9' | 'zookeeper-restart' | 'session-expiry';
@@ -64,22 +62,12 @@ export interface DrillReport {
   epochRegressions: string[];
 }
 
-interface GroupSpec {
-  group: string;
-  topic: string;
-  members: ('kafkajs' | 'kcat')[];
-}
-
 const PARTITIONS = 6;
-const TOPICS = ['drill-orders', 'drill-clicks'];
 const GROUPS: GroupSpec[] = [
   { group: 'drill-kafkajs', topic: 'drill-orders', members: ['kafkajs', 'kafkajs'] },
   { group: 'drill-kcat', topic: 'drill-orders', members: ['kcat', 'kcat'] },
   { group: 'drill-mixed', topic: 'drill-clicks', members: ['kafkajs', 'kcat'] },
 ];
-/** Pause between two sends to one partition: about 40 messages/s per partition. */
-const SEND_INTERVAL_MS = 25;
-const RECOVERY_TIMEOUT_MS = 120_000;
 /** What a broker logs when the store's fence refuses appends to a log another owner claimed. */
 const REFUSED_LOG = 'append refused: another owner claimed the log';
 /**
@@ -87,18 +75,6 @@ const REFUSED_LOG = 'append refused: another owner claimed the log';
  * a message counts as consumed again only when seen this long after the fault.
  */
 const STAMP_SLACK_MS = 1000;
-
-/** A consumed message, stamped when the drill saw it. */
-interface Seen extends Consumed {
-  at: number;
-}
-
-/** One group member, whichever client it is. */
-interface Member {
-  client: 'kafkajs' | 'kcat';
-  seen: Seen[];
-  stop(): Promise<void>;
-}
 
 export interface DrillOptions {
   drills?: DrillName[];
@@ -148,54 +124,23 @@ export function formatResult(result: DrillResult): string {
 }
 
 class Drill {
-  private readonly kafka: Kafka;
-  private admin?: Admin;
-  private producer?: Producer;
-  private producing = false;
-  private sending: Promise<void>[] = [];
-  /** When each message value was first sent. */
-  private readonly sentAt = new Map<string, number>();
-  private readonly acked: string[] = [];
-  private readonly members = new Map<string, Member[]>();
+  private readonly workload: Workload;
 
   constructor(
     private readonly cluster: ProcessCluster,
     private readonly log: (line: string) => void,
   ) {
-    this.kafka = new Kafka({
-      brokers: cluster.bootstrap,
-      clientId: 'drill',
-      logLevel: logLevel.NOTHING,
-      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 },
-    });
+    this.workload = new Workload(cluster.bootstrap, GROUPS, PARTITIONS);
   }
 
-  async begin(): Promise<void> {
-    this.admin = this.kafka.admin();
-    await this.admin.connect();
-    await this.admin.createTopics({
-      topics: TOPICS.map((topic) => ({ topic, numPartitions: PARTITIONS })),
-      waitForLeaders: true,
-    });
-    this.producer = this.kafka.producer({ allowAutoTopicCreation: false });
-    await this.producer.connect();
-    this.producing = true;
-    for (const topic of TOPICS) {
-      for (let p = 0; p < PARTITIONS; p++) this.sending.push(this.produce(topic, p));
-    }
-    for (const spec of GROUPS) {
-      this.members.set(
-        spec.group,
-        await Promise.all(spec.members.map((client, i) => this.startMember(spec, client, i))),
-      );
-    }
-    await this.steady();
+  begin(): Promise<void> {
+    return this.workload.begin();
   }
 
   async run(name: DrillName): Promise<DrillResult> {
     const victim = await this.victimFor(name);
     this.log(`drill ${name}: ${victim === null ? 'zookeeper' : `broker ${victim}`}`);
-    const committedBefore = await this.committedOffsets();
+    const committedBefore = await this.workload.committedOffsets();
     const logMark = victim === null ? 0 : this.cluster.output(victim).length;
     const fault = Date.now();
     const { down, heal } = await this.inflict(name, victim);
@@ -206,32 +151,25 @@ class Drill {
     const rewound = this.rewoundSince(fault, committedBefore);
     const refusedAppends =
       victim === null ? 0 : refusedAppendsIn(this.cluster.output(victim).slice(logMark));
-    await this.steady();
+    await this.workload.steady();
     return { drill: name, victim, groups, rewound, refusedAppends };
   }
 
   /** Stops producing, lets every group catch up, then checks the logs and the commits. */
   async end(): Promise<Omit<DrillReport, 'sessionTimeoutMs' | 'drills'>> {
-    this.producing = false;
-    await Promise.all(this.sending);
-    const lost = await this.awaitConsumedAll();
-    const uncommitted = await this.awaitCommittedToEnd();
+    await this.workload.stopProducing();
+    const lost = await this.workload.awaitConsumedAll();
+    const uncommitted = await this.workload.awaitCommittedToEnd();
     return {
-      acknowledged: this.acked.length,
+      acknowledged: this.workload.acked.length,
       lost,
       uncommitted,
       epochRegressions: await this.epochRegressions(),
     };
   }
 
-  async close(): Promise<void> {
-    this.producing = false;
-    await Promise.allSettled(this.sending);
-    for (const members of this.members.values()) {
-      await Promise.allSettled(members.map((m) => m.stop()));
-    }
-    await this.producer?.disconnect().catch(() => undefined);
-    await this.admin?.disconnect().catch(() => undefined);
+  close(): Promise<void> {
+    return this.workload.close();
   }
 
   // ---- the faults -------------------------------------------------------------------------
@@ -291,91 +229,8 @@ class Drill {
 
   private async coordinatorOf(group: string): Promise<number> {
     const live = this.cluster.ports.filter((_, id) => this.cluster.isRunning(id));
-    const conn = await RawConnection.open(live[0]);
-    try {
-      const { body } = await conn.request(ApiKey.FindCoordinator, 1, {
-        key: group,
-        keyType: 0,
-      });
-      const { errorCode, nodeId } = body;
-      if (errorCode || nodeId === undefined) {
-        throw new Error(`FindCoordinator ${group}: error ${errorCode}`);
-      }
-      return nodeId;
-    } finally {
-      conn.close();
-    }
-  }
-
-  // ---- the workload -----------------------------------------------------------------------
-
-  /** One acks=all send at a time to one partition, until told to stop. */
-  private async produce(topic: string, partition: number): Promise<void> {
-    for (let seq = 0; this.producing; seq++) {
-      const value = `${topic}/${partition}/${seq}`;
-      this.sentAt.set(value, Date.now());
-      try {
-        await this.producer!.send({
-          topic,
-          acks: -1,
-          timeout: 10_000,
-          messages: [{ partition, value }],
-        });
-        this.acked.push(value);
-      } catch {
-        // Not acknowledged: it may or may not be in the log; nothing is promised for it.
-      }
-      await sleep(SEND_INTERVAL_MS);
-    }
-  }
-
-  private async startMember(spec: GroupSpec, client: Member['client'], i: number): Promise<Member> {
-    const clientId = `${spec.group}-${client}-${i}`;
-    if (client === 'kcat') return this.kcat(spec, clientId);
-    const seen: Seen[] = [];
-    const consumer: Consumer = this.kafka.consumer({
-      groupId: spec.group,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1000,
-      maxWaitTimeInMs: 250,
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topic: spec.topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        seen.push({
-          partition,
-          offset: Number(message.offset),
-          value: message.value?.toString() ?? '',
-          at: Date.now(),
-        });
-      },
-    });
-    return { client, seen, stop: () => consumer.disconnect() };
-  }
-
-  /** kcat prints what it consumes; its lines are stamped as they arrive (every 20 ms). */
-  private kcat(spec: GroupSpec, clientId: string): Member {
-    const process: MemberProcess = kcatMember(clientId, {
-      bootstrap: this.cluster.bootstrap.join(','),
-      group: spec.group,
-      topic: spec.topic,
-      clientId,
-      settings: { 'auto.commit.interval.ms': '1000' },
-    });
-    const seen: Seen[] = [];
-    const stamp = setInterval(() => {
-      const now = Date.now();
-      for (const m of process.consumed.slice(seen.length)) seen.push({ ...m, at: now });
-    }, 20);
-    return {
-      client: 'kcat',
-      seen,
-      stop: async () => {
-        clearInterval(stamp);
-        await process.stop();
-      },
-    };
+    const { port } = await coordinatorOf(live[0], group);
+    return this.cluster.ports.indexOf(port);
   }
 
   // ---- measuring --------------------------------------------------------------------------
@@ -387,13 +242,13 @@ class Drill {
   private async recovery(spec: GroupSpec, fault: number, down: number): Promise<GroupRecovery> {
     const recovered = await waitFor(
       `${spec.group} to consume fresh messages from every partition`,
-      () => this.resumedAt(spec, down),
+      () => this.workload.resumedAt(spec, down),
       RECOVERY_TIMEOUT_MS,
       20,
     );
     let stall = 0;
     for (let p = 0; p < PARTITIONS; p++) {
-      const stamps = this.members
+      const stamps = this.workload.members
         .get(spec.group)!
         .flatMap((m) =>
           m.seen.filter((s) => s.partition === p && s.at > fault && s.at <= recovered),
@@ -414,48 +269,7 @@ class Drill {
     };
   }
 
-  /** When the last partition of the group resumed after `since`, or null if one has not. */
-  private resumedAt(spec: GroupSpec, since: number): number | null {
-    const first = new Map<number, number>();
-    for (const member of this.members.get(spec.group)!) {
-      for (const m of member.seen) {
-        if (m.at <= since || (this.sentAt.get(m.value) ?? 0) <= since) continue;
-        first.set(m.partition, Math.min(first.get(m.partition) ?? Infinity, m.at));
-      }
-    }
-    return first.size === PARTITIONS ? Math.max(...first.values()) : null;
-  }
-
-  private async allResumedSince(since: number): Promise<void> {
-    await waitFor(
-      'every group to consume fresh messages from every partition',
-      () => GROUPS.every((spec) => this.resumedAt(spec, since) !== null),
-      RECOVERY_TIMEOUT_MS,
-      20,
-    );
-  }
-
-  /** Every group consumes from every partition again, and a little more, before a drill. */
-  private async steady(): Promise<void> {
-    await this.allResumedSince(Date.now());
-    await sleep(1000);
-  }
-
   // ---- checking ---------------------------------------------------------------------------
-
-  /** Committed offsets by group, then `topic/partition`. */
-  private async committedOffsets(): Promise<Map<string, Map<string, number>>> {
-    const all = new Map<string, Map<string, number>>();
-    for (const spec of GROUPS) {
-      const answer = await this.admin!.fetchOffsets({ groupId: spec.group, topics: [spec.topic] });
-      const offsets = new Map<string, number>();
-      for (const { topic, partitions } of answer) {
-        for (const p of partitions) offsets.set(`${topic}/${p.partition}`, Number(p.offset));
-      }
-      all.set(spec.group, offsets);
-    }
-    return all;
-  }
 
   /**
    * A group that lost its committed offsets would start again from the beginning; one whose
@@ -465,7 +279,7 @@ class Drill {
   private rewoundSince(fault: number, committed: Map<string, Map<string, number>>): string[] {
     const rewound: string[] = [];
     for (const spec of GROUPS) {
-      for (const member of this.members.get(spec.group)!) {
+      for (const member of this.workload.members.get(spec.group)!) {
         for (const m of member.seen) {
           const before = committed.get(spec.group)!.get(`${spec.topic}/${m.partition}`) ?? -1;
           if (m.at > fault + STAMP_SLACK_MS && m.offset < before) {
@@ -477,60 +291,12 @@ class Drill {
     return [...new Set(rewound)];
   }
 
-  /** Waits until every group has consumed every acknowledged message of its topic. */
-  private async awaitConsumedAll(): Promise<string[]> {
-    const missing = () =>
-      GROUPS.flatMap((spec) => {
-        const seen = new Set(
-          this.members.get(spec.group)!.flatMap((m) => m.seen.map((s) => s.value)),
-        );
-        return this.acked
-          .filter((v) => v.startsWith(`${spec.topic}/`) && !seen.has(v))
-          .map((v) => `${spec.group}: ${v}`);
-      });
-    try {
-      await waitFor(
-        'every group to consume every acknowledged message',
-        () => missing().length === 0,
-        60_000,
-      );
-    } catch {
-      // Reported below.
-    }
-    return missing();
-  }
-
-  /** Waits until every group's committed offsets reach the log end offsets. */
-  private async awaitCommittedToEnd(): Promise<string[]> {
-    const behind = async () => {
-      const committed = await this.committedOffsets();
-      const out: string[] = [];
-      for (const spec of GROUPS) {
-        for (const { partition, high } of await this.admin!.fetchTopicOffsets(spec.topic)) {
-          const at = committed.get(spec.group)!.get(`${spec.topic}/${partition}`);
-          if (at !== Number(high))
-            out.push(`${spec.group} ${spec.topic}/${partition}: ${at} of ${high}`);
-        }
-      }
-      return out;
-    };
-    try {
-      await waitFor(
-        'committed offsets to reach the log ends',
-        async () => (await behind()).length === 0,
-        60_000,
-        500,
-      );
-    } catch {
-      // Reported below.
-    }
-    return behind();
-  }
-
   /** Reads every batch of every partition from its leader and checks the epochs never go down. */
   private async epochRegressions(): Promise<string[]> {
     const regressions: string[] = [];
-    const metadata = await this.admin!.fetchTopicMetadata({ topics: TOPICS });
+    const metadata = await this.workload.admin!.fetchTopicMetadata({
+      topics: [...new Set(GROUPS.map((g) => g.topic))],
+    });
     for (const { name, partitions } of metadata.topics) {
       for (const { partitionId, leader } of partitions) {
         const epochs = await this.batchEpochs(this.cluster.ports[leader], name, partitionId);

@@ -107,6 +107,11 @@ export class MemberProcess implements GroupMember {
     if (this.running) this.child.kill('SIGKILL');
   }
 
+  /** SIGSTOP / SIGCONT: the client freezes (heartbeats too) and thaws. */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    if (this.running) this.child.kill(signal);
+  }
+
   describe(): string {
     return `${this.name} (exit ${this.exitCode}):\n${this.output.slice(-40).join('\n')}`;
   }

@@ -22,6 +22,8 @@ export interface ProcessClusterOptions {
 export class ProcessCluster {
   /** Each broker's Kafka port, by broker id. */
   readonly ports: number[];
+  /** Each broker's HTTP port (`/metrics`, `/healthz`), by broker id. */
+  readonly httpPorts: number[];
   readonly sessionTimeoutMs: number;
   private readonly processes: (BrokerProcess | null)[];
   /** Every run of each broker, for its whole output. */
@@ -32,9 +34,11 @@ export class ProcessCluster {
     private readonly dir: string,
     private readonly configFile: string,
     ports: number[],
+    httpPorts: number[],
     sessionTimeoutMs: number,
   ) {
     this.ports = ports;
+    this.httpPorts = httpPorts;
     this.sessionTimeoutMs = sessionTimeoutMs;
     this.processes = ports.map(() => null);
     this.runs = ports.map(() => []);
@@ -59,8 +63,12 @@ export class ProcessCluster {
         .join(''),
     );
     const ports: number[] = [];
-    for (let i = 0; i < count; i++) ports.push(await freePort());
-    const cluster = new ProcessCluster(zk, dir, configFile, ports, sessionTimeoutMs);
+    const httpPorts: number[] = [];
+    for (let i = 0; i < count; i++) {
+      ports.push(await freePort());
+      httpPorts.push(await freePort());
+    }
+    const cluster = new ProcessCluster(zk, dir, configFile, ports, httpPorts, sessionTimeoutMs);
     try {
       await Promise.all(ports.map((_, id) => cluster.startBroker(id)));
     } catch (err) {
@@ -85,7 +93,7 @@ export class ProcessCluster {
       '--listen',
       `127.0.0.1:${this.ports[id]}`,
       '--http-port',
-      '0',
+      String(this.httpPorts[id]),
     ]);
     this.processes[id] = broker;
     this.runs[id].push(broker);
