@@ -21,6 +21,12 @@ export {
   str,
 } from '../config/fields.js';
 export type { Logger } from '../logging/logger.js';
+export type {
+  HostMetrics,
+  MetricLabels,
+  ReadSeries,
+  ScrapedMetric,
+} from '../metrics/host-metrics.js';
 export * from '../metadata/types.js';
 export * from '../storage/types.js';
 export type {

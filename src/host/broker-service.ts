@@ -12,6 +12,7 @@ import { HOST_CONFIG_KEYS, parseHostConfig, type HostConfig } from '../config/ho
 import type { RawConfig } from '../config/sources.js';
 import { startHttpServer, type HttpServer } from '../http/http-server.js';
 import { createLogger } from '../logging/logger.js';
+import { createHostMetrics, type HostMetrics } from '../metrics/index.js';
 import { openMetadataStore, type MemoryMetadataTree } from '../metadata/index.js';
 import type { MetadataStore } from '../metadata/types.js';
 import type { MessageStore } from '../storage/types.js';
@@ -35,6 +36,8 @@ export class BrokerService {
   private cluster?: Cluster;
   private http?: HttpServer;
   readonly clusterView: DeferredClusterView;
+  /** This broker's metrics registry, served at `/metrics` on its HTTP port. */
+  readonly metrics: HostMetrics = createHostMetrics();
   listeners: ListenerInfo[] = [];
 
   private constructor(
@@ -107,6 +110,7 @@ export class BrokerService {
       topics: this.topics,
       cluster: this.clusterView,
       joined: this.clusterView.joined,
+      metrics: this.metrics,
       isShuttingDown: () => this.shuttingDown,
     };
     for (const { handler } of this.handlers) {
@@ -123,6 +127,7 @@ export class BrokerService {
       host: config.bindAddress,
       port: config.webServicePort,
       logger,
+      metrics: this.metrics.registry,
     });
     this.cluster = await this.joinCluster();
     this.clusterView.bind(this.cluster);

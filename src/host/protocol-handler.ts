@@ -10,6 +10,7 @@ import type { MetadataStore } from '../metadata/types.js';
 import type { MessageStore } from '../storage/types.js';
 import type { ClusterView } from '../cluster/types.js';
 import type { TopicRegistry } from '../topics/topic-registry.js';
+import type { HostMetrics } from '../metrics/host-metrics.js';
 
 /** `protocol-handler.json` in the handler's folder. */
 export interface ProtocolHandlerManifest {
@@ -38,6 +39,12 @@ export interface HostContext {
    * until its start-up is complete: a client asking earlier would learn an empty cluster.
    */
   readonly joined: Promise<void>;
+  /**
+   * This broker's metrics, served at `/metrics` on its HTTP port: register with
+   * `metrics.counter`/`metrics.gauge` (read at scrape time), or with prom-client directly on
+   * `metrics.registry`. Each broker has its own registry, also in a one-process standalone.
+   */
+  readonly metrics: HostMetrics;
   /** True once shutdown began: handlers must not start work that outlives it. */
   isShuttingDown(): boolean;
 }

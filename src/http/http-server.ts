@@ -1,8 +1,11 @@
 /**
- * Each broker's HTTP port (fastify): health now; metrics and the admin API build on it.
+ * Each broker's HTTP port (fastify): `/healthz`, and `/metrics` in the Prometheus text format;
+ * the admin API builds on it.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { exposition } from '../metrics/index.js';
 
 export interface HttpServer {
   readonly app: FastifyInstance;
@@ -15,6 +18,8 @@ export async function startHttpServer(options: {
   host: string;
   port: number;
   logger: Logger;
+  /** The broker's metrics, served with the process's at `/metrics`. */
+  metrics: Registry;
 }): Promise<HttpServer> {
   // Fastify's own request logging stays off: the broker logs what matters through pino.
   const app = Fastify({ logger: false });
@@ -23,6 +28,9 @@ export async function startHttpServer(options: {
     void reply.status(500).send({ error: 'internal error' });
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(options.metrics.contentType).send(await exposition(options.metrics)),
+  );
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
