@@ -67,19 +67,50 @@ export function readBatchInfo(buf: Buffer, position: number): BatchInfo {
 }
 
 /**
+ * The size of the whole batch at `position`: 0 when the rest of the buffer holds only part of
+ * one, -1 when the size field is too small for a batch header (the bytes are not a log).
+ */
+function wholeBatchAt(records: Buffer, position: number): number {
+  if (records.length - position < BATCH_HEADER_SIZE) return 0;
+  const size = batchSizeAt(records, position);
+  if (size < BATCH_HEADER_SIZE) return -1;
+  return records.length - position < size ? 0 : size;
+}
+
+/**
  * The headers of the whole batches in `records`, as the message store returns them. A partial
  * batch at the end is skipped, as Kafka's batch iterator does; a batch too short to hold its
  * own header means the bytes are not a log at all, so it throws.
  */
 export function* readBatchInfos(records: Buffer): Generator<BatchInfo> {
-  let position = 0;
-  while (records.length - position >= BATCH_HEADER_SIZE) {
-    const size = batchSizeAt(records, position);
-    if (size < BATCH_HEADER_SIZE) {
-      throw new Error(`batch at byte ${position} claims ${size} bytes, less than a batch header`);
+  for (let position = 0; position < records.length;) {
+    const size = wholeBatchAt(records, position);
+    if (size < 0) {
+      const claimed = batchSizeAt(records, position);
+      throw new Error(
+        `batch at byte ${position} claims ${claimed} bytes, less than a batch header`,
+      );
     }
-    if (records.length - position < size) return;
+    if (size === 0) return;
     yield readBatchInfo(records, position);
     position += size;
   }
+}
+
+/**
+ * How many batches and records the whole batches in `records` hold, from two header fields per
+ * batch: what a fetch counts for its metrics, without reading any record. Stops quietly at
+ * bytes that are not a batch: counting must never fail a fetch.
+ */
+export function countBatches(records: Buffer): { batches: number; records: number } {
+  let batches = 0;
+  let count = 0;
+  for (let position = 0; position < records.length;) {
+    const size = wholeBatchAt(records, position);
+    if (size <= 0) break;
+    batches++;
+    count += records.readInt32BE(position + RECORDS_COUNT);
+    position += size;
+  }
+  return { batches, records: count };
 }

@@ -1,5 +1,6 @@
 export {
   CompressionCodec,
+  countBatches,
   NO_PRODUCER_ID,
   readBatchInfo,
   readBatchInfos,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BATCH_LENGTH } from '../../../src/storage/batch-header.js';
-import { readBatchInfos } from '../../../plugins/kafka/records/batch-info.js';
+import { countBatches, readBatchInfos } from '../../../plugins/kafka/records/batch-info.js';
 import { buildBatch } from '../../helpers/record-batches.js';
 
 describe('readBatchInfos', () => {
@@ -34,5 +34,22 @@ describe('readBatchInfos', () => {
     const a = buildBatch();
     a.writeInt32BE(20, BATCH_LENGTH);
     expect(() => [...readBatchInfos(a)]).toThrow(/less than a batch header/);
+  });
+});
+
+describe('countBatches', () => {
+  it('counts the whole batches and their records from the headers', () => {
+    const a = buildBatch({ recordCount: 2 });
+    const b = buildBatch({ baseOffset: 2, recordCount: 5 });
+    expect(countBatches(Buffer.concat([a, b]))).toEqual({ batches: 2, records: 7 });
+    expect(countBatches(Buffer.concat([a, b.subarray(0, 70)]))).toEqual({ batches: 1, records: 2 });
+    expect(countBatches(Buffer.alloc(0))).toEqual({ batches: 0, records: 0 });
+  });
+
+  it('stops quietly at bytes that are not a batch: counting never fails a fetch', () => {
+    const a = buildBatch({ recordCount: 2 });
+    const b = buildBatch({ baseOffset: 2 });
+    b.writeInt32BE(20, BATCH_LENGTH);
+    expect(countBatches(Buffer.concat([a, b]))).toEqual({ batches: 1, records: 2 });
   });
 });
