@@ -5,8 +5,10 @@ export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 import type { HostContext, TopicRegistry } from '../../src/api/index.js';
 import type { KafkaConfig } from './config.js';
 import type { GroupCoordinatorApi } from './coordinator/types.js';
+import type { GroupResolver } from './group-mapping/types.js';
 import type { PartitionManager } from './partitions/partition-manager.js';
 import type { ProducerIdAllocator } from './producer/index.js';
+import type { KafkaStats } from './stats/index.js';
 import type { TopicNamer } from './topics/topic-names.js';
 import type { TopicService } from './topics/topic-service.js';
 
@@ -24,4 +26,8 @@ export interface KafkaBrokerContext {
   /** Full name of __consumer_offsets (in the metadata namespace). */
   readonly offsetsTopicName: string;
   readonly producerIds: ProducerIdAllocator;
+  /** Which consumer group a fetch is for, as far as the group-id mapping knows (never waits). */
+  readonly groups: GroupResolver;
+  /** Produce and fetch counts, published on the broker's `/metrics`. */
+  readonly stats: KafkaStats;
 }

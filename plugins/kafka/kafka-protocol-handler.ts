@@ -37,7 +37,9 @@ import { ProducerIdAllocator } from './producer/index.js';
 import { KafkaServer } from './server/kafka-server.js';
 import { GroupCoordinator } from './coordinator/group-coordinator.js';
 import { createSystemClock } from './coordinator/system-clock.js';
+import { NO_GROUPS, type GroupResolver } from './group-mapping/types.js';
 import { OFFSETS_TOPIC, OffsetsTopic } from './offsets/offsets-topic.js';
+import { createKafkaStats } from './stats/index.js';
 import { TopicNamer } from './topics/topic-names.js';
 import { TopicService } from './topics/topic-service.js';
 
@@ -94,6 +96,8 @@ export class KafkaProtocolHandler implements ProtocolHandler {
       coordinatorLogger,
     );
     this.offsetsTopic = offsetsTopic;
+    // Until the group-id mapping exists, every fetch is by a consumer without a group.
+    const groups: GroupResolver = NO_GROUPS;
     const broker: KafkaBrokerContext = {
       host,
       config,
@@ -106,6 +110,8 @@ export class KafkaProtocolHandler implements ProtocolHandler {
       coordinator,
       offsetsTopicName: offsetsTopic.fullName,
       producerIds: new ProducerIdAllocator(host.metadataStore),
+      groups,
+      stats: createKafkaStats(host.metrics, groups),
     };
     const handlers = new Map<number, ApiHandler>();
     // Each handler is typed by its own api key; the table holds them all.
@@ -225,5 +231,6 @@ export class KafkaProtocolHandler implements ProtocolHandler {
     await this.server?.stop(Math.min(5000, this.broker?.host.hostConfig.shutdownTimeoutMs ?? 5000));
     // Appends already queued for __consumer_offsets finish before the store closes.
     await this.offsetsTopic?.close();
+    this.broker?.stats.close();
   }
 }

@@ -105,6 +105,8 @@ export function fetchHandler(broker: KafkaBrokerContext): ApiHandler<typeof ApiK
     let bytes = 0;
     let errors = false;
     const responses: TopicResult[] = [];
+    /** The partitions that returned records, for the metrics if this pass is the answer. */
+    const served: { partition: Partition; records: Buffer }[] = [];
     for (const t of topics) {
       const results: PartitionResult[] = [];
       for (const p of t.partitions) {
@@ -135,6 +137,7 @@ export function fetchHandler(broker: KafkaBrokerContext): ApiHandler<typeof ApiK
         try {
           const read = await partition.log.read(p.fetchOffset, Math.max(budget, 0), bytes === 0);
           bytes += read.records.length;
+          if (read.records.length > 0) served.push({ partition, records: read.records });
           results.push(partitionResult(p.index, ErrorCode.NONE, partition, read.records));
         } catch (err) {
           const errorCode = storageErrorCode(err, partitions.exists(partition.topic, p.index));
@@ -150,7 +153,22 @@ export function fetchHandler(broker: KafkaBrokerContext): ApiHandler<typeof ApiK
       }
       responses.push({ topic: t.name, topicId: t.topicId, partitions: results });
     }
-    return { responses, bytes, errors };
+    return { responses, bytes, errors, served };
+  }
+
+  /** Counts what an answer returns (not the passes a long poll discarded). */
+  function count(served: { partition: Partition; records: Buffer }[], context: RequestContext) {
+    if (served.length === 0) return;
+    const client = { clientHost: context.clientHost, clientId: context.clientId ?? '' };
+    for (const { partition, records } of served) {
+      broker.stats.fetch.fetched(
+        client,
+        context.connectionId,
+        partition.topic,
+        partition.index,
+        records,
+      );
+    }
   }
 
   /** Resolves when any fetched partition gets new data, the wait ends, or the request is abandoned. */
@@ -222,13 +240,14 @@ export function fetchHandler(broker: KafkaBrokerContext): ApiHandler<typeof ApiK
       );
       const deadline = Date.now() + Math.min(request.maxWaitMs, broker.config.fetchMaxWaitMs);
       for (;;) {
-        const { responses, bytes, errors } = await readAll(topics, maxBytes, context);
+        const { responses, bytes, errors, served } = await readAll(topics, maxBytes, context);
         if (
           bytes >= request.minBytes ||
           errors ||
           Date.now() >= deadline ||
           context.signal.aborted
         ) {
+          count(served, context);
           return { ...sessionless, errorCode: ErrorCode.NONE, responses };
         }
         await waitForData(topics, deadline - Date.now(), context.signal);

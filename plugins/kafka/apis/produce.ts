@@ -93,6 +93,9 @@ export function produceHandler(broker: KafkaBrokerContext): ApiHandler<typeof Ap
     try {
       const outcome = await partitions.append(partition, records, batch);
       if (outcome.kind === 'rejected') return result(index, outcome.errorCode);
+      // Counted once stored: a duplicate was not appended again.
+      if (outcome.kind === 'appended')
+        broker.stats.produce.appended(partition.topic, index, batch.recordCount, records.length);
       return result(index, ErrorCode.NONE, null, outcome.baseOffset, outcome.logStartOffset);
     } catch (err) {
       // Logged by the partition manager.
