@@ -5,6 +5,7 @@ for (const script of [
   'bench/crc.ts',
   'bench/storage.ts',
   'bench/coordinator.ts',
+  'bench/metrics.ts',
   'bench/clients.ts',
 ]) {
   console.log(`\n== ${script} ==`);
