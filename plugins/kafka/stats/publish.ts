@@ -32,6 +32,12 @@ export function publishKafkaStats(
   const { consumed } = fetch;
   // Counts whose answer is overdue are given up (counted without a group) before each read.
   const settle = () => fetch.settle();
+  const settled =
+    (value: () => number): ReadSeries<Label> =>
+    (set) => {
+      settle();
+      set({}, value());
+    };
   metrics.counter({
     name: 'kop_server_MESSAGE_IN',
     help: 'Messages (records) produced, by topic and partition',
@@ -65,17 +71,11 @@ export function publishKafkaStats(
   metrics.counter({
     name: 'koppa_fetch_unattributed_messages_total',
     help: 'Messages fetched by a consumer whose group was not known in time: counted without a group',
-    read: (set) => {
-      fetch.settle();
-      set({}, fetch.unattributedMessages);
-    },
+    read: settled(() => fetch.unattributedMessages),
   });
   metrics.gauge({
     name: 'koppa_fetch_messages_awaiting_group',
     help: 'Messages fetched and not published yet: waiting to learn their consumer group',
-    read: (set) => {
-      fetch.settle();
-      set({}, fetch.awaitingMessages);
-    },
+    read: settled(() => fetch.awaitingMessages),
   });
 }

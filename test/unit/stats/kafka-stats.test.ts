@@ -36,6 +36,18 @@ async function samples(metrics: HostMetrics, name: string): Promise<string[]> {
     .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `));
 }
 
+/** The attribution health metrics, from their sample lines. */
+async function health(metrics: HostMetrics): Promise<{ awaiting: number; unattributed: number }> {
+  const value = async (name: string) => {
+    const [line] = await samples(metrics, name);
+    return Number(line.slice(name.length + 1));
+  };
+  return {
+    awaiting: await value('koppa_fetch_messages_awaiting_group'),
+    unattributed: await value('koppa_fetch_unattributed_messages_total'),
+  };
+}
+
 /** `batches` batches of `perBatch` records each, as a fetch returns them. */
 function fetchedRecords(batches: number, perBatch: number): Buffer {
   return Buffer.concat(
@@ -108,9 +120,7 @@ describe('Kafka stats', () => {
     stats.fetch.fetched(alice, 1, ORDERS, 0, fetchedRecords(1, 5));
     stats.fetch.fetched(alice, 1, ORDERS, 1, fetchedRecords(1, 2));
     expect(await samples(metrics, 'kop_server_MESSAGE_OUT')).toEqual([]);
-    expect(await samples(metrics, 'koppa_fetch_messages_awaiting_group')).toEqual([
-      'koppa_fetch_messages_awaiting_group 7',
-    ]);
+    expect(await health(metrics)).toMatchObject({ awaiting: 7 });
 
     groups.answer(alice, 'billing');
     stats.fetch.fetched(alice, 1, ORDERS, 0, fetchedRecords(1, 1));
@@ -118,12 +128,7 @@ describe('Kafka stats', () => {
       'kop_server_MESSAGE_OUT{topic="persistent://public/default/orders",partition="0",group="billing",tenant="public"} 6',
       'kop_server_MESSAGE_OUT{topic="persistent://public/default/orders",partition="1",group="billing",tenant="public"} 2',
     ]);
-    expect(await samples(metrics, 'koppa_fetch_messages_awaiting_group')).toEqual([
-      'koppa_fetch_messages_awaiting_group 0',
-    ]);
-    expect(await samples(metrics, 'koppa_fetch_unattributed_messages_total')).toEqual([
-      'koppa_fetch_unattributed_messages_total 0',
-    ]);
+    expect(await health(metrics)).toEqual({ awaiting: 0, unattributed: 0 });
   });
 
   it('moves kept counts to the answer of a fetch that came before onChange did', async () => {
@@ -146,9 +151,7 @@ describe('Kafka stats', () => {
     expect(await samples(metrics, 'kop_server_MESSAGE_OUT')).toEqual([
       'kop_server_MESSAGE_OUT{topic="persistent://acme/eu/payments",partition="3",tenant="acme"} 4',
     ]);
-    expect(await samples(metrics, 'koppa_fetch_unattributed_messages_total')).toEqual([
-      'koppa_fetch_unattributed_messages_total 0',
-    ]);
+    expect(await health(metrics)).toMatchObject({ unattributed: 0 });
   });
 
   it('leaves other clients waiting when one client is answered', async () => {
@@ -158,9 +161,7 @@ describe('Kafka stats', () => {
     expect(await samples(metrics, 'kop_server_MESSAGE_OUT')).toEqual([
       'kop_server_MESSAGE_OUT{topic="persistent://public/default/orders",partition="0",group="billing",tenant="public"} 5',
     ]);
-    expect(await samples(metrics, 'koppa_fetch_messages_awaiting_group')).toEqual([
-      'koppa_fetch_messages_awaiting_group 3',
-    ]);
+    expect(await health(metrics)).toMatchObject({ awaiting: 3 });
   });
 
   it('counts as unattributed, without a group, what a per-client or overall cap cannot keep', async () => {
@@ -177,12 +178,7 @@ describe('Kafka stats', () => {
       'kop_server_MESSAGE_OUT{topic="persistent://public/default/orders",partition="2",tenant="public"} 4',
       'kop_server_MESSAGE_OUT{topic="persistent://acme/eu/payments",partition="1",tenant="acme"} 3',
     ]);
-    expect(await samples(metrics, 'koppa_fetch_unattributed_messages_total')).toEqual([
-      'koppa_fetch_unattributed_messages_total 7',
-    ]);
-    expect(await samples(metrics, 'koppa_fetch_messages_awaiting_group')).toEqual([
-      'koppa_fetch_messages_awaiting_group 5',
-    ]);
+    expect(await health(metrics)).toEqual({ awaiting: 5, unattributed: 7 });
   });
 
   it('gives up kept counts at the age limit: counted without a group and as unattributed', async () => {
@@ -193,9 +189,7 @@ describe('Kafka stats', () => {
     expect(await samples(metrics, 'kop_server_MESSAGE_OUT')).toEqual([
       'kop_server_MESSAGE_OUT{topic="persistent://public/default/orders",partition="0",tenant="public"} 5',
     ]);
-    expect(await samples(metrics, 'koppa_fetch_unattributed_messages_total')).toEqual([
-      'koppa_fetch_unattributed_messages_total 5',
-    ]);
+    expect(await health(metrics)).toMatchObject({ unattributed: 5 });
     // An answer after the limit finds nothing of alice's; bob's counts still wait for theirs.
     groups.answer(alice, 'billing');
     groups.answer(bob, 'audit');
@@ -203,9 +197,7 @@ describe('Kafka stats', () => {
       'kop_server_MESSAGE_OUT{topic="persistent://public/default/orders",partition="0",tenant="public"} 5',
       'kop_server_MESSAGE_OUT{topic="persistent://public/default/orders",partition="0",group="audit",tenant="public"} 3',
     ]);
-    expect(await samples(metrics, 'koppa_fetch_messages_awaiting_group')).toEqual([
-      'koppa_fetch_messages_awaiting_group 0',
-    ]);
+    expect(await health(metrics)).toMatchObject({ awaiting: 0 });
   });
 
   it('makes room at a cap from counts past the age limit', async () => {
@@ -217,9 +209,7 @@ describe('Kafka stats', () => {
     expect(await samples(metrics, 'kop_server_MESSAGE_OUT')).toContain(
       'kop_server_MESSAGE_OUT{topic="persistent://public/default/orders",partition="2",group="billing",tenant="public"} 4',
     );
-    expect(await samples(metrics, 'koppa_fetch_unattributed_messages_total')).toEqual([
-      'koppa_fetch_unattributed_messages_total 2',
-    ]);
+    expect(await health(metrics)).toMatchObject({ unattributed: 2 });
   });
 
   it('stops listening to the resolver when closed', () => {
