@@ -3,8 +3,8 @@
  * the __consumer_offsets partitions this broker owns. It finds and validates each request's
  * group, leaves membership to Membership, keeps committed offsets and expires them (KIP-211),
  * deletes groups and offsets, and loads and unloads partitions. Its effects are at
- * the edges: timers through the Clock, records through GroupPersistence, member removals
- * through listeners.
+ * the edges: timers through the Clock, records through GroupPersistence, member removals and the
+ * other group events (for the group-id mapping) through listeners.
  */
 import { ErrorCode } from '../protocol/index.js';
 import type { CoordinatorContext, CoordinatorLogger } from './context.js';
@@ -25,6 +25,7 @@ import type {
   FetchOffsetsResult,
   GroupCoordinatorApi,
   GroupDescription,
+  GroupEventListener,
   GroupPersistence,
   GroupRecord,
   HeartbeatParams,
@@ -59,6 +60,7 @@ interface OwnedPartition {
 export class GroupCoordinator implements GroupCoordinatorApi {
   private readonly partitions = new Map<number, OwnedPartition>();
   private readonly listeners = new Set<(event: MemberRemovedEvent) => void>();
+  private readonly groupListeners = new Set<GroupEventListener>();
   private readonly membership: Membership;
   private active = true;
   private expiryTimer: TimerHandle | null = null;
@@ -81,6 +83,13 @@ export class GroupCoordinator implements GroupCoordinatorApi {
       logger,
       storeGroup: (group, record) => this.storeGroup(group, record),
       memberRemoved: (event) => this.emit(event),
+      events: {
+        memberAdded: (member, how) => this.tell((l) => l.memberAdded?.(member, how)),
+        memberSeen: (member) => this.tell((l) => l.memberSeen?.(member)),
+        assignmentCompleted: (event) => this.tell((l) => l.assignmentCompleted?.(event)),
+        groupRemoved: (groupId) => this.tell((l) => l.groupRemoved?.(groupId)),
+        groupsReleased: (groupIds) => this.tell((l) => l.groupsReleased?.(groupIds)),
+      },
     };
     this.membership = new Membership(context);
     this.scheduleOffsetExpiry();
@@ -331,6 +340,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     if (dies && held) {
       owned.groups.delete(group.groupId);
       this.logger.info({ groupId: group.groupId }, 'group removed');
+      this.tell((l) => l.groupRemoved?.(group.groupId));
     }
     return ErrorCode.NONE;
   }
@@ -435,6 +445,7 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     this.partitions.delete(offsetsPartition);
     for (const group of owned.groups.values())
       this.membership.close(group, ErrorCode.NOT_COORDINATOR);
+    this.tell((l) => l.groupsReleased?.([...owned.groups.keys()]));
     this.logger.info({ offsetsPartition, groups: owned.groups.size }, 'offsets partition unloaded');
   }
 
@@ -443,16 +454,24 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     return () => this.listeners.delete(listener);
   }
 
+  onGroupEvents(listener: GroupEventListener): () => void {
+    this.groupListeners.add(listener);
+    return () => this.groupListeners.delete(listener);
+  }
+
   shutdown(): void {
     if (!this.active) return;
     this.active = false;
     if (this.expiryTimer !== null) this.clock.clearTimeout(this.expiryTimer);
+    const released: string[] = [];
     for (const owned of this.partitions.values()) {
       for (const group of owned.groups.values()) {
         this.membership.close(group, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+        released.push(group.groupId);
       }
     }
     this.partitions.clear();
+    this.tell((l) => l.groupsReleased?.(released));
     for (const giveUp of this.inFlight) giveUp();
   }
 
@@ -533,6 +552,17 @@ export class GroupCoordinator implements GroupCoordinatorApi {
         : ErrorCode.NOT_COORDINATOR;
     } finally {
       this.inFlight.delete(giveUp);
+    }
+  }
+
+  /** Tells every group-event listener; one that throws is logged and does not stop the others. */
+  private tell(call: (listener: GroupEventListener) => void): void {
+    for (const listener of this.groupListeners) {
+      try {
+        call(listener);
+      } catch (err) {
+        this.logger.error({ err }, 'group event listener failed');
+      }
     }
   }
 

@@ -20,11 +20,13 @@ import {
   type SyncCallback,
 } from './member.js';
 import type {
+  AssignmentEvent,
   HeartbeatParams,
   JoinGroupParams,
   JoinGroupResult,
   LeaveGroupParams,
   LeaveGroupResult,
+  MemberRef,
   MemberRemovedEvent,
   MemberRemovedReason,
   SyncGroupParams,
@@ -144,6 +146,7 @@ export class Membership {
     }
     // A member exists only in PreparingRebalance, CompletingRebalance and Stable.
     const member = group.members.get(memberId)!;
+    this.ctx.events.memberSeen(memberRef(group, member));
     if (group.is('PreparingRebalance')) {
       this.updateMemberAndRebalance(group, member, params, respond, 'rejoined');
     } else if (!member.matches(params.protocols)) {
@@ -179,6 +182,7 @@ export class Membership {
     if (group.is('PreparingRebalance') && group.generationId === 0) group.newMemberAdded = true;
     group.add(member, respond);
     this.scheduleSessionExpiry(group, member, NEW_MEMBER_JOIN_TIMEOUT_MS);
+    this.ctx.events.memberAdded(memberRef(group, member), 'joined');
     this.maybePrepareRebalance(group, `member ${memberId} joined`, params.reason);
   }
 
@@ -229,6 +233,7 @@ export class Membership {
     member.clientId = params.clientId;
     member.clientHost = params.clientHost;
     this.scheduleSessionExpiry(group, member, member.sessionTimeoutMs);
+    this.ctx.events.memberAdded(memberRef(group, member), 'restarted');
     group.updateMember(
       member,
       params.protocols,
@@ -284,6 +289,7 @@ export class Membership {
       member.clientId = before.clientId;
       member.clientHost = before.clientHost;
       this.scheduleSessionExpiry(group, member, member.sessionTimeoutMs);
+      this.ctx.events.memberAdded(memberRef(group, member), 'restarted');
       respond({ ...this.generationAnswer(group, '', before.leaderId), errorCode: error });
       return;
     }
@@ -292,6 +298,8 @@ export class Membership {
     // group would not pass that assignment on (JoinGroup v9's SkipAssignment is not offered).
     group.answerJoin(member, this.generationAnswer(group, member.memberId, before.leaderId));
     this.scheduleSessionExpiry(group, member, member.sessionTimeoutMs);
+    // The assignment stands, but its holder may now be another client (host, client id).
+    this.ctx.events.assignmentCompleted(assignmentEvent(group));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -548,6 +556,7 @@ export class Membership {
         { groupId: group.groupId, generationId, members: group.size },
         'group is stable',
       );
+      this.ctx.events.assignmentCompleted(assignmentEvent(group));
     });
   }
 
@@ -586,6 +595,7 @@ export class Membership {
     if (params.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
     const member = group.members.get(params.memberId)!;
     this.scheduleSessionExpiry(group, member, member.sessionTimeoutMs);
+    this.ctx.events.memberSeen(memberRef(group, member));
     // Members learn of a rebalance from their heartbeats. After the join phase they heartbeat
     // normally while waiting for their assignment.
     return group.is('PreparingRebalance') ? ErrorCode.REBALANCE_IN_PROGRESS : ErrorCode.NONE;
@@ -594,7 +604,9 @@ export class Membership {
   /** An offset commit from a member counts as a heartbeat. */
   touch(group: Group, memberId: string): void {
     const member = group.members.get(memberId);
-    if (member !== undefined) this.scheduleSessionExpiry(group, member, member.sessionTimeoutMs);
+    if (member === undefined) return;
+    this.scheduleSessionExpiry(group, member, member.sessionTimeoutMs);
+    this.ctx.events.memberSeen(memberRef(group, member));
   }
 
   leave(group: Group, members: LeavingMember[]): LeaveGroupResult {
@@ -732,7 +744,9 @@ export class Membership {
     }
     for (const member of group.members.values()) {
       this.scheduleSessionExpiry(group, member, member.sessionTimeoutMs);
+      this.ctx.events.memberAdded(memberRef(group, member), 'restored');
     }
+    if (group.is('Stable')) this.ctx.events.assignmentCompleted(assignmentEvent(group));
   }
 
   /**
@@ -754,6 +768,28 @@ export class Membership {
     this.cancelPendingSync(group);
     group.transitionTo('Dead', this.ctx.clock.now());
   }
+}
+
+function memberRef(group: Group, member: Member): MemberRef {
+  return {
+    groupId: group.groupId,
+    memberId: member.memberId,
+    clientId: member.clientId,
+    clientHost: member.clientHost,
+  };
+}
+
+/** The group's members with their assignments, once Stable. */
+export function assignmentEvent(group: Group): AssignmentEvent {
+  return {
+    groupId: group.groupId,
+    generationId: group.generationId,
+    protocolType: group.protocolType ?? '',
+    members: [...group.members.values()].map((m) => ({
+      ...memberRef(group, m),
+      assignment: m.assignment,
+    })),
+  };
 }
 
 function removedEvent(

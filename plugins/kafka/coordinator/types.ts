@@ -69,6 +69,46 @@ export interface MemberRemovedEvent {
   reason: MemberRemovedReason;
 }
 
+/** A member as the coordinator's edges see it (the group-id mapping keys clients by host and id). */
+export interface MemberRef {
+  groupId: string;
+  memberId: string;
+  clientId: string;
+  clientHost: string;
+}
+
+/**
+ * A rebalance completed: the group is Stable with these assignments (the bytes the leader sent,
+ * in the group's protocol). Also sent for a Stable group restored by a load.
+ */
+export interface AssignmentEvent {
+  groupId: string;
+  generationId: number;
+  protocolType: string;
+  members: (MemberRef & { assignment: Buffer })[];
+}
+
+/**
+ * What the coordinator tells its edges besides member removals, for the group-id mapping. Every
+ * method is optional and called synchronously from the state machine: a listener starts its I/O
+ * in the background and returns at once. Like member removals, none of these is sent when a
+ * group is unloaded or the coordinator shuts down, except `groupsReleased`.
+ */
+export interface GroupEventListener {
+  /**
+   * A member was admitted: `joined` (JoinGroup as a new member), `restarted` (a static member
+   * under a new member id) or `restored` (the member of a group this coordinator just loaded).
+   */
+  memberAdded?(member: MemberRef, how: 'joined' | 'restarted' | 'restored'): void;
+  /** A live member was heard from (heartbeat, offset commit, rejoin). Frequent: keep it cheap. */
+  memberSeen?(member: MemberRef): void;
+  assignmentCompleted?(event: AssignmentEvent): void;
+  /** The group is gone: deleted (DeleteGroups), or expired empty without offsets. */
+  groupRemoved?(groupId: string): void;
+  /** The coordinator let go of these groups without anyone leaving (unload or shutdown). */
+  groupsReleased?(groupIds: string[]): void;
+}
+
 /** A member as stored in GroupMetadataValue (Kafka's record format for __consumer_offsets). */
 export interface MemberRecord {
   memberId: string;
@@ -299,6 +339,8 @@ export interface GroupCoordinatorApi {
   unload(offsetsPartition: number): void;
 
   onMemberRemoved(listener: (event: MemberRemovedEvent) => void): () => void;
+  /** Registers for the other group events (see GroupEventListener); returns an unsubscribe. */
+  onGroupEvents(listener: GroupEventListener): () => void;
   /**
    * Stops timers; pending requests (appends in flight included) are answered with
    * COORDINATOR_NOT_AVAILABLE, and so is every later request, as Kafka's inactive coordinator.

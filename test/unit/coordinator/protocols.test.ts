@@ -4,7 +4,10 @@
  * refused rather than wedging the rebalance.
  */
 import { describe, expect, it } from 'vitest';
-import type { CoordinatorContext } from '../../../plugins/kafka/coordinator/context.js';
+import {
+  NO_GROUP_EVENTS,
+  type CoordinatorContext,
+} from '../../../plugins/kafka/coordinator/context.js';
 import { Group } from '../../../plugins/kafka/coordinator/group.js';
 import { Member, uniqueProtocols } from '../../../plugins/kafka/coordinator/member.js';
 import { Membership } from '../../../plugins/kafka/coordinator/membership.js';
@@ -117,6 +120,7 @@ describe('members without a common protocol', () => {
       logger: silentLogger,
       storeGroup: () => Promise.resolve(ErrorCode.NONE),
       memberRemoved: (event) => events.push(event),
+      events: NO_GROUP_EVENTS,
     };
     const membership = new Membership(ctx);
     const group = new Group('g', 0, 'Empty', clock.now());
