@@ -1,0 +1,381 @@
+/**
+ * The coordinator's side of the mapping (`coordinator` policy): it deletes a member's entry when
+ * the member is gone for good, publishes assignments, and re-creates entries its live members
+ * lack. It listens to the coordinator's events and does its store work in the background, one
+ * operation at a time per node, so the coordinator's state machine does no I/O.
+ *
+ * The guard. Every FindCoordinator write gives the entry a new token. For each (group, client)
+ * with live members here, the lifecycle adopts the entry's token when it has evidence that the
+ * write is theirs: right after a member joins, restarts or is restored by a load (a fresh read of
+ * the node), at each of their heartbeats and commits (from the watched cache), and when it
+ * publishes their assignment after a rebalance. When the last live member with that host and
+ * client id leaves the group (left, expired, fenced, refused), the entry is removed only if it
+ * still holds the adopted token, by a conditional write on the version read: a write made after
+ * the member was last heard from (a client that timed out before the broker and rejoined, a new
+ * process with the same client id) is not adopted, so a late delete never removes it (counted as
+ * refused). Nothing is deleted while the broker shuts down, nor when groups are unloaded (the
+ * coordinator sends no removals then).
+ *
+ * After each completed rebalance (and for a Stable group loaded here) each client's entry gets
+ * `assigned`: the union of what its members there were assigned (consumer protocol; topics by
+ * full name). An entry found missing for a live member is re-created with a new token (a repair:
+ * a node deleted by hand, or removed by a delete that raced a rejoin).
+ *
+ * A deleted group (DeleteGroups, or expired empty) has its entries removed from every node, one
+ * node at a time: those are left by clients that asked FindCoordinator without joining (admin
+ * tools, consumers committing without group management).
+ */
+import type { Logger, MetadataStore } from '../../../src/api/index.js';
+import { CONSUMER_PROTOCOL_TYPE, assignedPartitions } from '../coordinator/consumer-protocol.js';
+import type {
+  AssignmentEvent,
+  GroupCoordinatorApi,
+  MemberRef,
+  MemberRemovedEvent,
+} from '../coordinator/types.js';
+import {
+  EMPTY_NODE,
+  newToken,
+  sameAssigned,
+  withEntry,
+  withoutGroup,
+  type MappingNode,
+} from './node-codec.js';
+import type { CachedNode, MappingCache } from './node-cache.js';
+import { nodeName, nodePath } from './node-name.js';
+import { UNCHANGED, updateNode } from './node-update.js';
+import type { GroupMappingStats } from './stats.js';
+import type { ClientKey } from './types.js';
+
+export interface CoordinatorLifecycleOptions {
+  store: MetadataStore;
+  /** groupIdZooKeeperPath */
+  root: string;
+  brokerId: number;
+  cache: MappingCache;
+  coordinator: Pick<GroupCoordinatorApi, 'describeGroups' | 'onMemberRemoved' | 'onGroupEvents'>;
+  /** The full name of a topic as a consumer assignment names it. */
+  fullTopicName: (topic: string) => string;
+  /** True once the broker began to shut down: no more store writes then. */
+  isShuttingDown: () => boolean;
+  logger: Logger;
+  stats: GroupMappingStats;
+}
+
+/** The live members of one group with one host and client id, as this coordinator knows them. */
+interface Tracked {
+  readonly groupId: string;
+  readonly client: ClientKey;
+  readonly cached: CachedNode;
+  /** The token of the write these members made, as far as the evidence goes. */
+  adopted: string | null;
+  /** Adopt at the next completed read of the node (after a join, or a contact before a read). */
+  wantsAdoption: boolean;
+}
+
+type Assigned = Map<string, number[]>;
+
+/** Conditional writes tried before giving up on a node that keeps changing. */
+const ATTEMPTS = 3;
+
+export class CoordinatorLifecycle {
+  /** groupId → node name → tracked. */
+  private readonly byGroup = new Map<string, Map<string, Tracked>>();
+  /** node name → tracked of every group. */
+  private readonly byNode = new Map<string, Set<Tracked>>();
+  /** Store work per node path, run in order. */
+  private readonly queues = new Map<string, Promise<void>>();
+  private readonly unsubscribers: (() => void)[];
+  private stopped = false;
+
+  constructor(private readonly options: CoordinatorLifecycleOptions) {
+    const { coordinator, cache } = options;
+    this.unsubscribers = [
+      coordinator.onMemberRemoved((event) => this.memberRemoved(event)),
+      coordinator.onGroupEvents({
+        memberAdded: (member) => this.memberAdded(member),
+        memberSeen: (member) => this.memberSeen(member),
+        assignmentCompleted: (event) => this.assignmentCompleted(event),
+        groupRemoved: (groupId) => this.groupRemoved(groupId),
+        groupsReleased: (groupIds) => this.release(groupIds),
+      }),
+      cache.onChange((node) => this.nodeRead(node)),
+    ];
+  }
+
+  /** Stops acting: nothing more is written; work already queued checks this before writing. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const unsubscribe of this.unsubscribers) unsubscribe();
+    this.release([...this.byGroup.keys()]);
+  }
+
+  /** Resolves once the store work queued so far is done. */
+  async drain(): Promise<void> {
+    while (this.queues.size > 0) await Promise.all(this.queues.values());
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  private memberAdded(member: MemberRef): void {
+    if (this.halted) return;
+    const tracked = this.track(member.groupId, clientOf(member));
+    tracked.wantsAdoption = true;
+    // A fresh read: the member's FindCoordinator was just written, maybe through another broker.
+    this.options.cache.refresh(tracked.cached);
+  }
+
+  private memberSeen(member: MemberRef): void {
+    if (this.halted) return;
+    const cached = this.options.cache.find(clientOf(member));
+    const tracked =
+      cached === undefined ? undefined : this.byGroup.get(member.groupId)?.get(cached.name);
+    if (tracked === undefined) {
+      this.memberAdded(member);
+      return;
+    }
+    if (tracked.cached.state.kind === 'loading') tracked.wantsAdoption = true;
+    else this.adopt(tracked);
+  }
+
+  private nodeRead(node: CachedNode): void {
+    for (const tracked of this.byNode.get(node.name) ?? []) {
+      if (tracked.wantsAdoption) this.adopt(tracked);
+    }
+  }
+
+  private memberRemoved(event: MemberRemovedEvent): void {
+    if (this.halted) return;
+    const { groupId } = event;
+    const client = clientOf(event);
+    // Another live member of the group is this client too (one process, or several on one host
+    // with one client id): the entry is still theirs.
+    if (this.isLive(groupId, client)) return;
+    const adopted = this.untrack(groupId, client)?.adopted ?? null;
+    const path = nodePath(this.options.root, nodeName(client));
+    this.enqueue(path, async () => {
+      let refused: string | null = null;
+      const outcome = await this.update(path, (current) => {
+        refused = null;
+        const entry = current?.groups.get(groupId);
+        if (current === null || entry === undefined || this.isLive(groupId, client)) {
+          return UNCHANGED;
+        }
+        if (entry.token !== adopted) {
+          refused = entry.token;
+          return UNCHANGED;
+        }
+        return withoutGroup(current, groupId);
+      });
+      if (refused !== null) {
+        this.options.stats.deletesRefused++;
+        this.options.logger.info(
+          { path, groupId, memberId: event.memberId, reason: event.reason, adopted, refused },
+          'group-id mapping not deleted: it holds a write the removed member did not make',
+        );
+      } else if (outcome !== 'unchanged') {
+        this.options.stats.deletes++;
+      }
+    });
+  }
+
+  private assignmentCompleted(event: AssignmentEvent): void {
+    if (this.halted) return;
+    const byClient = new Map<string, { client: ClientKey; assigned: Assigned | null }>();
+    const consumer = event.protocolType === CONSUMER_PROTOCOL_TYPE;
+    for (const member of event.members) {
+      const client = clientOf(member);
+      const name = nodeName(client);
+      let mine = byClient.get(name);
+      if (mine === undefined) {
+        mine = { client, assigned: consumer ? new Map() : null };
+        byClient.set(name, mine);
+      }
+      if (mine.assigned !== null) mine.assigned = this.merge(mine.assigned, member.assignment);
+    }
+    for (const [name, { client, assigned }] of byClient) {
+      this.track(event.groupId, client);
+      this.publish(event.groupId, client, nodePath(this.options.root, name), assigned);
+    }
+  }
+
+  private groupRemoved(groupId: string): void {
+    if (this.halted) return;
+    this.release([groupId]);
+    const removedAt = Date.now();
+    // One job that visits the nodes one after the other: a bounded load on the store.
+    this.enqueue(`group:${groupId}`, async () => {
+      const names = await this.options.store.children(this.options.root);
+      for (const name of names) {
+        if (this.halted) return;
+        const path = nodePath(this.options.root, name);
+        await this.enqueue(path, async () => {
+          const outcome = await this.update(path, (current) => {
+            const entry = current?.groups.get(groupId);
+            // An entry written after the group was deleted belongs to a group of that name anew.
+            if (current === null || entry === undefined || entry.at > removedAt) return UNCHANGED;
+            return withoutGroup(current, groupId);
+          });
+          if (outcome !== 'unchanged') this.options.stats.orphansRemoved++;
+        });
+      }
+    });
+  }
+
+  // ---- store work -----------------------------------------------------------------------------
+
+  private publish(groupId: string, client: ClientKey, path: string, assigned: Assigned | null) {
+    this.enqueue(path, async () => {
+      let repaired: string | null = null;
+      let seen: string | null = null;
+      const outcome = await this.update(path, (current) => {
+        repaired = null;
+        seen = null;
+        // Gone meanwhile: a removal is queued behind this, or already done.
+        if (!this.isLive(groupId, client)) return UNCHANGED;
+        const entry = current?.groups.get(groupId);
+        if (entry === undefined) {
+          repaired = newToken();
+          const at = Date.now();
+          const { brokerId: broker } = this.options;
+          return withEntry(current ?? EMPTY_NODE, groupId, {
+            token: repaired,
+            broker,
+            at,
+            assigned,
+          });
+        }
+        seen = entry.token;
+        if (sameAssigned(entry.assigned, assigned)) return UNCHANGED;
+        return withEntry(current!, groupId, { ...entry, assigned });
+      });
+      const tracked = this.byGroup.get(groupId)?.get(nodeName(client));
+      if (repaired !== null && outcome === 'written') {
+        this.options.stats.repairs++;
+        this.options.logger.info(
+          { path, groupId },
+          'group-id mapping re-created for a live member',
+        );
+        if (tracked) tracked.adopted = repaired;
+      } else if (seen !== null && tracked) {
+        // The members just completed a rebalance: the entry they find is theirs.
+        tracked.adopted = seen;
+      }
+    });
+  }
+
+  private update(
+    path: string,
+    change: (current: MappingNode | null) => MappingNode | typeof UNCHANGED,
+  ) {
+    return updateNode(
+      this.options.store,
+      path,
+      // Checked at every attempt, right before the write it decides.
+      (current) => (this.halted ? UNCHANGED : change(current)),
+      { attempts: ATTEMPTS },
+    );
+  }
+
+  private enqueue(key: string, job: () => Promise<void>): Promise<void> {
+    const previous = this.queues.get(key) ?? Promise.resolve();
+    const next = previous.then(job).catch((err: unknown) => {
+      this.options.stats.coordinatorFailures++;
+      this.options.logger.warn({ err, key }, 'group-id mapping update by the coordinator failed');
+    });
+    this.queues.set(key, next);
+    void next.then(() => {
+      if (this.queues.get(key) === next) this.queues.delete(key);
+    });
+    return next;
+  }
+
+  // ---- bookkeeping ----------------------------------------------------------------------------
+
+  private get halted(): boolean {
+    return this.stopped || this.options.isShuttingDown();
+  }
+
+  private isLive(groupId: string, client: ClientKey): boolean {
+    const [group] = this.options.coordinator.describeGroups([groupId]);
+    return group.members.some((m) => {
+      const other = clientOf(m);
+      return other.clientHost === client.clientHost && other.clientId === client.clientId;
+    });
+  }
+
+  private adopt(tracked: Tracked): void {
+    tracked.wantsAdoption = false;
+    const state = tracked.cached.state;
+    if (state.kind !== 'present') return;
+    const entry = state.node.groups.get(tracked.groupId);
+    if (entry !== undefined) tracked.adopted = entry.token;
+  }
+
+  private track(groupId: string, client: ClientKey): Tracked {
+    const cached = this.options.cache.get(client);
+    let clients = this.byGroup.get(groupId);
+    let tracked = clients?.get(cached.name);
+    if (tracked !== undefined) return tracked;
+    this.options.cache.pin(client);
+    tracked = { groupId, client, cached, adopted: null, wantsAdoption: false };
+    if (clients === undefined) this.byGroup.set(groupId, (clients = new Map()));
+    clients.set(cached.name, tracked);
+    let all = this.byNode.get(cached.name);
+    if (all === undefined) this.byNode.set(cached.name, (all = new Set()));
+    all.add(tracked);
+    return tracked;
+  }
+
+  private untrack(groupId: string, client: ClientKey): Tracked | undefined {
+    const clients = this.byGroup.get(groupId);
+    const name = nodeName(client);
+    const tracked = clients?.get(name);
+    if (tracked === undefined) return undefined;
+    clients!.delete(name);
+    if (clients!.size === 0) this.byGroup.delete(groupId);
+    this.forget(tracked);
+    return tracked;
+  }
+
+  private release(groupIds: string[]): void {
+    for (const groupId of groupIds) {
+      for (const tracked of this.byGroup.get(groupId)?.values() ?? []) this.forget(tracked);
+      this.byGroup.delete(groupId);
+    }
+  }
+
+  private forget(tracked: Tracked): void {
+    const all = this.byNode.get(tracked.cached.name);
+    all?.delete(tracked);
+    if (all?.size === 0) this.byNode.delete(tracked.cached.name);
+    this.options.cache.unpin(tracked.cached);
+  }
+
+  /** Adds a member's consumer assignment; a malformed one makes the client's unknown (null). */
+  private merge(into: Assigned, assignment: Buffer): Assigned | null {
+    try {
+      for (const { topic, partitions } of assignedPartitions(assignment)) {
+        const full = this.options.fullTopicName(topic);
+        const merged = new Set([...(into.get(full) ?? []), ...partitions]);
+        into.set(
+          full,
+          [...merged].sort((a, b) => a - b),
+        );
+      }
+      return into;
+    } catch {
+      return null;
+    }
+  }
+}
+
+/**
+ * The client of a member: the coordinator keeps Kafka's member host (`/10.0.0.1`, as Java's
+ * InetAddress prints it); FindCoordinator writes the bare address.
+ */
+export function clientOf(member: { clientHost: string; clientId: string }): ClientKey {
+  const { clientHost, clientId } = member;
+  return { clientHost: clientHost.startsWith('/') ? clientHost.slice(1) : clientHost, clientId };
+}
