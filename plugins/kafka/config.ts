@@ -5,6 +5,7 @@ import {
   ConfigError,
   int,
   list,
+  oneOf,
   parseConfig,
   str,
   type RawConfig,
@@ -46,6 +47,15 @@ const schema = z.object({
   fetchMaxBytes: int(55 * 1024 * 1024, 1024),
   /** Cap on a Fetch's long-poll wait, whatever the client asks. */
   fetchMaxWaitMs: int(30_000, 0),
+  /** Where the group-id mapping (`<clientHost>-<clientId>` → groups) lives (KoP). */
+  groupIdZooKeeperPath: str('/client_group_id'),
+  /**
+   * Who deletes a mapping: the group's coordinator when the member is gone (`coordinator`), or,
+   * as KoP did, the close of the connection that sent the FindCoordinator (`kop`).
+   */
+  groupIdLifecyclePolicy: oneOf(['coordinator', 'kop'], 'coordinator'),
+  /** The longest a FindCoordinator answer waits for its mapping write. */
+  groupIdWriteTimeoutMs: int(500, 1, 60_000),
 });
 
 /** Keys the Kafka handler reads (`listen` is the CLI's shorthand for the first listener). */
@@ -80,6 +90,12 @@ export function parseKafkaConfig(raw: RawConfig): KafkaConfig {
           ...l,
           host: l.host === '0.0.0.0' || l.host === '' ? '127.0.0.1' : l.host,
         }));
+  const root = parsed.groupIdZooKeeperPath;
+  if (!/^\/[^/]/.test(root) || root.endsWith('/') || root.includes('//')) {
+    throw new ConfigError(
+      `groupIdZooKeeperPath ${root} is not an absolute metadata path such as /client_group_id`,
+    );
+  }
   const { kafkaListeners: _l, kafkaAdvertisedListeners: _a, ...rest } = parsed;
   return { ...rest, listeners, advertisedListeners };
 }

@@ -37,7 +37,9 @@ import { ProducerIdAllocator } from './producer/index.js';
 import { KafkaServer } from './server/kafka-server.js';
 import { GroupCoordinator } from './coordinator/group-coordinator.js';
 import { createSystemClock } from './coordinator/system-clock.js';
-import { NO_GROUPS, type GroupResolver } from './group-mapping/types.js';
+import { GroupMapping } from './group-mapping/group-mapping.js';
+import { publishGroupMappingMetrics } from './group-mapping/metrics.js';
+import type { GroupResolver } from './group-mapping/types.js';
 import { OFFSETS_TOPIC, OffsetsTopic } from './offsets/offsets-topic.js';
 import { createKafkaStats } from './stats/index.js';
 import { TopicNamer } from './topics/topic-names.js';
@@ -53,6 +55,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
   private server?: KafkaServer;
   private producerExpiryTimer?: NodeJS.Timeout;
   private offsetsTopic?: OffsetsTopic;
+  private mapping?: GroupMapping;
 
   async initialize(host: HostContext): Promise<void> {
     const config = parseKafkaConfig(host.rawConfig);
@@ -96,8 +99,21 @@ export class KafkaProtocolHandler implements ProtocolHandler {
       coordinatorLogger,
     );
     this.offsetsTopic = offsetsTopic;
-    // Until the group-id mapping exists, every fetch is by a consumer without a group.
-    const groups: GroupResolver = NO_GROUPS;
+    // The group-id mapping: FindCoordinator writes it, the coordinator keeps it, fetches read it.
+    const mapping = new GroupMapping({
+      store: host.metadataStore,
+      root: config.groupIdZooKeeperPath,
+      policy: config.groupIdLifecyclePolicy,
+      writeTimeoutMs: config.groupIdWriteTimeoutMs,
+      brokerId: host.brokerId,
+      coordinator,
+      fullTopicName: (topic) => namer.parse(topic)?.fullName ?? topic,
+      isShuttingDown: () => host.isShuttingDown(),
+      logger: host.logger.child({ component: 'group-mapping' }),
+    });
+    publishGroupMappingMetrics(host.metrics, mapping.stats, mapping.cache);
+    this.mapping = mapping;
+    const groups: GroupResolver = mapping.resolver;
     const broker: KafkaBrokerContext = {
       host,
       config,
@@ -128,7 +144,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
     add(describeConfigsHandler(broker));
     add(describeClusterHandler(broker));
     add(initProducerIdHandler(broker));
-    add(findCoordinatorHandler(broker));
+    add(findCoordinatorHandler(broker, mapping));
     add(offsetForLeaderEpochHandler(broker));
     add(syncGroupHandler(broker));
     add(offsetFetchHandler(broker));
@@ -150,6 +166,8 @@ export class KafkaProtocolHandler implements ProtocolHandler {
         handlers,
         logger: host.logger,
         logRequests: host.hostConfig.logRequests,
+        onClose: ({ connectionId, clientHost, clientId }) =>
+          mapping.connectionClosed({ clientHost, clientId }, connectionId),
       },
       host.logger,
       host.joined,
@@ -232,5 +250,9 @@ export class KafkaProtocolHandler implements ProtocolHandler {
     // Appends already queued for __consumer_offsets finish before the store closes.
     await this.offsetsTopic?.close();
     this.broker?.stats.close();
+    // The mapping writes nothing more now (the broker is shutting down), except the kop policy's
+    // deletes for the connections just closed, which get one bounded attempt.
+    await this.mapping?.drain(this.broker!.config.groupIdWriteTimeoutMs + 1000);
+    this.mapping?.close();
   }
 }

@@ -57,7 +57,11 @@ export class RawConnection {
   private waiters: (() => void)[] = [];
   closed = false;
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(
+    private readonly socket: Socket,
+    /** The client id the requests of `request` carry. */
+    readonly clientId: string,
+  ) {
     socket.on('data', (chunk: Buffer) => {
       this.buffered = Buffer.concat([this.buffered, chunk]);
       this.wake();
@@ -69,9 +73,13 @@ export class RawConnection {
     socket.on('error', () => undefined);
   }
 
-  static open(port: number, host = '127.0.0.1'): Promise<RawConnection> {
+  static open(
+    port: number,
+    host = '127.0.0.1',
+    clientId = 'raw-test-client',
+  ): Promise<RawConnection> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host, port }, () => resolve(new RawConnection(socket)));
+      const socket = connect({ host, port }, () => resolve(new RawConnection(socket, clientId)));
       socket.once('error', reject);
     });
   }
@@ -126,7 +134,7 @@ export class RawConnection {
     body: RequestTypes[K],
     correlationId = 1,
   ) {
-    this.write(encodeRequestFrame(apiKey, version, correlationId, body));
+    this.write(encodeRequestFrame(apiKey, version, correlationId, body, this.clientId));
     const frame = await this.readFrame();
     if (!frame) throw new Error('connection closed instead of a response');
     return decodeResponseFrame(apiKey, version, frame);

@@ -2,6 +2,11 @@
  * FindCoordinator, single keys (v0-3) and batched keys (v4+). A group's coordinator is the
  * broker that owns its __consumer_offsets partition, abs(hashCode(groupId)) % partitions, as in
  * Kafka. Transaction keys get a clear, non-retriable refusal until transactions exist.
+ *
+ * Each group this broker answers for (without error) is recorded in the group-id mapping for the
+ * client (its host and client id) before the answer goes out: the client's fetches, on whichever
+ * broker, are then labelled with the group. The write is bounded (groupIdWriteTimeoutMs) and its
+ * failure never fails the answer.
  */
 import type { KafkaBrokerContext } from '../broker-context.js';
 import { endpointOf } from '../broker-endpoints.js';
@@ -12,6 +17,7 @@ import {
   type FindCoordinatorRequest,
   type FindCoordinatorResponse,
 } from '../protocol/index.js';
+import type { ClientKey } from '../group-mapping/types.js';
 import type { ApiHandler, RequestContext } from './api-handler.js';
 
 const KEY_TYPE_GROUP = 0;
@@ -26,8 +32,19 @@ interface Answer {
   errorMessage: string | null;
 }
 
+/** Where the groups a FindCoordinator was answered for are recorded (the group-id mapping). */
+export interface FindCoordinatorRecorder {
+  /** Resolves within its bound, never rejects. */
+  findCoordinatorAnswered(
+    client: ClientKey,
+    groupIds: readonly string[],
+    connectionId: number,
+  ): Promise<void>;
+}
+
 export function findCoordinatorHandler(
   broker: KafkaBrokerContext,
+  mapping?: FindCoordinatorRecorder,
 ): ApiHandler<typeof ApiKey.FindCoordinator> {
   const { cluster } = broker.host;
 
@@ -76,13 +93,15 @@ export function findCoordinatorHandler(
       context: RequestContext,
     ): Promise<FindCoordinatorResponse> {
       const keyType = request.keyType ?? KEY_TYPE_GROUP;
-      if (context.apiVersion >= 4) {
-        return {
-          throttleTimeMs: 0,
-          coordinators: (request.coordinatorKeys ?? []).map((key) => locate(key, keyType, context)),
-        };
+      const keys = context.apiVersion >= 4 ? (request.coordinatorKeys ?? []) : [request.key ?? ''];
+      const answers = keys.map((key) => locate(key, keyType, context));
+      if (mapping && keyType === KEY_TYPE_GROUP) {
+        const groupIds = answers.filter((a) => a.errorCode === ErrorCode.NONE).map((a) => a.key);
+        const client = { clientHost: context.clientHost, clientId: context.clientId ?? '' };
+        await mapping.findCoordinatorAnswered(client, [...new Set(groupIds)], context.connectionId);
       }
-      const { key: _key, ...single } = locate(request.key ?? '', keyType, context);
+      if (context.apiVersion >= 4) return { throttleTimeMs: 0, coordinators: answers };
+      const { key: _key, ...single } = answers[0];
       return { throttleTimeMs: 0, ...single };
     },
   };

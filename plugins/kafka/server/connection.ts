@@ -30,6 +30,17 @@ export interface ConnectionOptions {
   logRequests: boolean;
   /** Aborted when the broker begins to stop, so that long polls answer at once. */
   stopSignal: AbortSignal;
+  /** Told once when the connection has closed, for whatever reason (the group-id mapping). */
+  onClose?: (closed: ClosedConnection) => void;
+}
+
+/** A connection that closed: who the client was, as its last request said. */
+export interface ClosedConnection {
+  connectionId: number;
+  /** The client's IP address, without the port. */
+  clientHost: string;
+  /** The client id of its last request; '' when it sent none (or no request). */
+  clientId: string;
 }
 
 /** A response still being computed (undefined), written bytes, nothing (null), or a close. */
@@ -55,6 +66,7 @@ export class KafkaConnection {
   private idleTimer?: NodeJS.Timeout;
   private queuedBytes = 0;
   private paused = false;
+  private lastClientId = '';
 
   constructor(
     private readonly socket: Socket,
@@ -138,6 +150,7 @@ export class KafkaConnection {
       return;
     }
     const { correlationId } = header;
+    this.lastClientId = header.clientId ?? '';
     if (!versionServed) {
       // ApiVersions: answer in v0 format with UNSUPPORTED_VERSION so the client can downgrade.
       this.enqueue(
@@ -263,6 +276,15 @@ export class KafkaConnection {
     clearTimeout(this.idleTimer);
     this.options.stopSignal.removeEventListener('abort', this.onStop);
     this.requests.abort();
+    try {
+      this.options.onClose?.({
+        connectionId: this.id,
+        clientHost: this.clientHost,
+        clientId: this.lastClientId,
+      });
+    } catch (err) {
+      this.logger.error({ err }, 'connection close listener failed');
+    }
   }
 }
 

@@ -1,0 +1,136 @@
+/**
+ * The group-id mapping of one broker, put together for its policy: the FindCoordinator writer,
+ * the broker-wide watched cache, the fetch path's resolver, and either the coordinator's
+ * lifecycle (`coordinator`, the default) or KoP's (`kop`). See the modules for each part.
+ */
+import type { Logger, MetadataStore } from '../../../src/api/index.js';
+import type { GroupCoordinatorApi } from '../coordinator/types.js';
+import { KopPolicy } from './kop-policy.js';
+import { CoordinatorLifecycle } from './lifecycle.js';
+import { MappingCache } from './node-cache.js';
+import { MappingResolver } from './resolver.js';
+import { newGroupMappingStats, type GroupMappingStats } from './stats.js';
+import type { ClientKey, GroupResolver } from './types.js';
+import { MappingWriter } from './writer.js';
+
+export const GROUP_ID_LIFECYCLE_POLICIES = ['coordinator', 'kop'] as const;
+export type GroupIdLifecyclePolicy = (typeof GROUP_ID_LIFECYCLE_POLICIES)[number];
+
+export interface GroupMappingOptions {
+  store: MetadataStore;
+  /** groupIdZooKeeperPath */
+  root: string;
+  policy: GroupIdLifecyclePolicy;
+  /** groupIdWriteTimeoutMs */
+  writeTimeoutMs: number;
+  brokerId: number;
+  coordinator: Pick<GroupCoordinatorApi, 'describeGroups' | 'onMemberRemoved' | 'onGroupEvents'>;
+  /** The full name (`persistent://...`) of a topic named as Kafka clients or the host name it. */
+  fullTopicName: (topic: string) => string;
+  isShuttingDown: () => boolean;
+  logger: Logger;
+  /** Resolver timings, for tests (see MappingResolver). */
+  pendingLimitMs?: number;
+  assignmentWaitMs?: number;
+}
+
+export class GroupMapping {
+  readonly stats: GroupMappingStats = newGroupMappingStats();
+  readonly resolver: GroupResolver;
+  readonly cache: MappingCache;
+  private readonly writer: MappingWriter;
+  private readonly coordinatorResolver?: MappingResolver;
+  private readonly lifecycle?: CoordinatorLifecycle;
+  private readonly kop?: KopPolicy;
+
+  constructor(readonly options: GroupMappingOptions) {
+    const { store, root, logger } = options;
+    const stats = this.stats;
+    this.cache = new MappingCache({ store, root, logger, stats });
+    this.writer = new MappingWriter({
+      store,
+      root,
+      brokerId: options.brokerId,
+      timeoutMs: options.writeTimeoutMs,
+      logger,
+      stats,
+    });
+    if (options.policy === 'kop') {
+      this.kop = new KopPolicy({
+        store,
+        root,
+        cache: this.cache,
+        timeoutMs: options.writeTimeoutMs,
+        logger,
+        stats,
+      });
+      this.resolver = this.kop;
+    } else {
+      this.coordinatorResolver = new MappingResolver({
+        cache: this.cache,
+        stats,
+        fullTopicName: options.fullTopicName,
+        pendingLimitMs: options.pendingLimitMs,
+        assignmentWaitMs: options.assignmentWaitMs,
+      });
+      this.resolver = this.coordinatorResolver;
+      this.lifecycle = new CoordinatorLifecycle({
+        store,
+        root,
+        brokerId: options.brokerId,
+        cache: this.cache,
+        coordinator: options.coordinator,
+        fullTopicName: options.fullTopicName,
+        isShuttingDown: options.isShuttingDown,
+        logger,
+        stats,
+      });
+    }
+  }
+
+  /**
+   * This broker answered a FindCoordinator for these groups (key type 0, answered without error):
+   * records them for the client. Resolves within `writeTimeoutMs`; never rejects.
+   */
+  async findCoordinatorAnswered(
+    client: ClientKey,
+    groupIds: readonly string[],
+    connectionId: number,
+  ): Promise<void> {
+    if (groupIds.length === 0) return;
+    this.coordinatorResolver?.noteFindCoordinator(connectionId, groupIds);
+    const write = this.writer.record(client, groupIds);
+    this.kop?.recorded(connectionId, client, groupIds, write);
+    await write;
+  }
+
+  /** A Kafka connection closed (the server's hook). */
+  connectionClosed(client: ClientKey, connectionId: number): void {
+    this.resolver.connectionClosed(client, connectionId);
+  }
+
+  /** Stops the coordinator's side (no more writes from it); the resolver keeps answering. */
+  stopCoordinatorSide(): void {
+    this.lifecycle?.stop();
+  }
+
+  /**
+   * Resolves once the store work started so far is done (the kop policy's close deletes too), or
+   * after `limitMs` if given.
+   */
+  async drain(limitMs?: number): Promise<void> {
+    const done = Promise.all([this.lifecycle?.drain(), this.kop?.drain()]);
+    if (limitMs === undefined) {
+      await done;
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise((resolve) => (timer = setTimeout(resolve, limitMs)))]);
+    clearTimeout(timer);
+  }
+
+  close(): void {
+    this.lifecycle?.stop();
+    this.cache.close();
+  }
+}
