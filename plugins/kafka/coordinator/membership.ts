@@ -797,12 +797,5 @@ function removedEvent(
   member: Member,
   reason: MemberRemovedReason,
 ): MemberRemovedEvent {
-  return {
-    groupId: group.groupId,
-    memberId: member.memberId,
-    groupInstanceId: member.groupInstanceId,
-    clientId: member.clientId,
-    clientHost: member.clientHost,
-    reason,
-  };
+  return { ...memberRef(group, member), groupInstanceId: member.groupInstanceId, reason };
 }

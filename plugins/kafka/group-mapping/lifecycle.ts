@@ -77,6 +77,8 @@ type Assigned = Map<string, number[]>;
 
 /** Conditional writes tried before giving up on a node that keeps changing. */
 const ATTEMPTS = 3;
+/** The queue of the sweeps for removed groups. */
+const SWEEP = 'sweep removed groups';
 
 export class CoordinatorLifecycle {
   /** groupId → node name → tracked. */
@@ -85,6 +87,8 @@ export class CoordinatorLifecycle {
   private readonly byNode = new Map<string, Set<Tracked>>();
   /** Store work per node path, run in order. */
   private readonly queues = new Map<string, Promise<void>>();
+  /** Groups removed whose entries a sweep has yet to remove, with when they were removed. */
+  private readonly removedGroups = new Map<string, number>();
   private readonly unsubscribers: (() => void)[];
   private stopped = false;
 
@@ -203,24 +207,44 @@ export class CoordinatorLifecycle {
   private groupRemoved(groupId: string): void {
     if (this.halted) return;
     this.release([groupId]);
-    const removedAt = Date.now();
-    // One job that visits the nodes one after the other: a bounded load on the store.
-    this.enqueue(`group:${groupId}`, async () => {
-      const names = await this.options.store.children(this.options.root);
-      for (const name of names) {
-        if (this.halted) return;
-        const path = nodePath(this.options.root, name);
-        await this.enqueue(path, async () => {
-          const outcome = await this.update(path, (current) => {
-            const entry = current?.groups.get(groupId);
+    this.removedGroups.set(groupId, Date.now());
+    if (this.removedGroups.size === 1) this.enqueue(SWEEP, () => this.sweepRemovedGroups());
+  }
+
+  /**
+   * Visits every node, one after the other (a bounded load on the store), removing the entries
+   * of the groups removed so far; groups removed meanwhile wait for the next pass.
+   */
+  private async sweepRemovedGroups(): Promise<void> {
+    const removed = new Map(this.removedGroups);
+    const names = await this.options.store.children(this.options.root);
+    for (const name of names) {
+      if (this.halted) break;
+      const path = nodePath(this.options.root, name);
+      await this.enqueue(path, async () => {
+        let count = 0;
+        const outcome = await this.update(path, (current) => {
+          count = 0;
+          if (current === null) return UNCHANGED;
+          let next = current;
+          for (const [groupId, entry] of current.groups) {
+            const removedAt = removed.get(groupId);
             // An entry written after the group was deleted belongs to a group of that name anew.
-            if (current === null || entry === undefined || entry.at > removedAt) return UNCHANGED;
-            return withoutGroup(current, groupId);
-          });
-          if (outcome !== 'unchanged') this.options.stats.orphansRemoved++;
+            if (removedAt === undefined || entry.at > removedAt) continue;
+            next = withoutGroup(next, groupId);
+            count++;
+          }
+          return count > 0 ? next : UNCHANGED;
         });
-      }
-    });
+        if (outcome !== 'unchanged') this.options.stats.orphansRemoved += count;
+      });
+    }
+    for (const [groupId, removedAt] of removed) {
+      if (this.removedGroups.get(groupId) === removedAt) this.removedGroups.delete(groupId);
+    }
+    if (this.removedGroups.size > 0 && !this.halted) {
+      this.enqueue(SWEEP, () => this.sweepRemovedGroups());
+    }
   }
 
   // ---- store work -----------------------------------------------------------------------------
