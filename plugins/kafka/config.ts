@@ -56,6 +56,12 @@ const schema = z.object({
   groupIdLifecyclePolicy: oneOf(['coordinator', 'kop'], 'coordinator'),
   /** The longest a FindCoordinator answer waits for its mapping write. */
   groupIdWriteTimeoutMs: int(500, 1, 60_000),
+  /** How often each coordinator reconciles its groups' mappings; -1: never (coordinator policy). */
+  groupIdReconcileIntervalMs: int(60_000, -1),
+  /** The reconciler's store operations per second, at most. */
+  groupIdReconcileOpsPerSecond: int(20, 1),
+  /** An entry no live member accounts for is removed once it is this old. */
+  groupIdOrphanGraceMs: int(600_000, 0),
 });
 
 /** Keys the Kafka handler reads (`listen` is the CLI's shorthand for the first listener). */
@@ -90,6 +96,9 @@ export function parseKafkaConfig(raw: RawConfig): KafkaConfig {
           ...l,
           host: l.host === '0.0.0.0' || l.host === '' ? '127.0.0.1' : l.host,
         }));
+  if (parsed.groupIdReconcileIntervalMs === 0) {
+    throw new ConfigError('groupIdReconcileIntervalMs must be positive, or -1 to turn it off');
+  }
   const root = parsed.groupIdZooKeeperPath;
   if (!/^\/[^/]/.test(root) || root.endsWith('/') || root.includes('//')) {
     throw new ConfigError(

@@ -108,6 +108,11 @@ export class KafkaProtocolHandler implements ProtocolHandler {
       brokerId: host.brokerId,
       coordinator,
       fullTopicName: (topic) => namer.parse(topic)?.fullName ?? topic,
+      reconcile: {
+        intervalMs: config.groupIdReconcileIntervalMs,
+        opsPerSecond: config.groupIdReconcileOpsPerSecond,
+        orphanGraceMs: config.groupIdOrphanGraceMs,
+      },
       isShuttingDown: () => host.isShuttingDown(),
       logger: host.logger.child({ component: 'group-mapping' }),
     });

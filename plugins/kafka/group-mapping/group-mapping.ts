@@ -7,6 +7,7 @@ import type { Logger, MetadataStore } from '../../../src/api/index.js';
 import type { GroupCoordinatorApi } from '../coordinator/types.js';
 import { KopPolicy } from './kop-policy.js';
 import { CoordinatorLifecycle } from './lifecycle.js';
+import { MappingReconciler } from './reconciler.js';
 import { MappingCache } from './node-cache.js';
 import { MappingResolver } from './resolver.js';
 import { newGroupMappingStats, type GroupMappingStats } from './stats.js';
@@ -24,11 +25,16 @@ export interface GroupMappingOptions {
   /** groupIdWriteTimeoutMs */
   writeTimeoutMs: number;
   brokerId: number;
-  coordinator: Pick<GroupCoordinatorApi, 'describeGroups' | 'onMemberRemoved' | 'onGroupEvents'>;
+  coordinator: Pick<
+    GroupCoordinatorApi,
+    'describeGroups' | 'listGroups' | 'onMemberRemoved' | 'onGroupEvents'
+  >;
   /** The full name (`persistent://...`) of a topic named as Kafka clients or the host name it. */
   fullTopicName: (topic: string) => string;
   isShuttingDown: () => boolean;
   logger: Logger;
+  /** The reconciler (coordinator policy); intervalMs -1 turns it off. */
+  reconcile: { intervalMs: number; opsPerSecond: number; orphanGraceMs: number };
   /** Resolver timings, for tests (see MappingResolver). */
   pendingLimitMs?: number;
   assignmentWaitMs?: number;
@@ -41,6 +47,7 @@ export class GroupMapping {
   private readonly writer: MappingWriter;
   private readonly coordinatorResolver?: MappingResolver;
   private readonly lifecycle?: CoordinatorLifecycle;
+  readonly reconciler?: MappingReconciler;
   private readonly kop?: KopPolicy;
 
   constructor(readonly options: GroupMappingOptions) {
@@ -85,6 +92,20 @@ export class GroupMapping {
         logger,
         stats,
       });
+      if (options.reconcile.intervalMs > 0) {
+        this.reconciler = new MappingReconciler({
+          store,
+          root,
+          cache: this.cache,
+          lifecycle: this.lifecycle,
+          coordinator: options.coordinator,
+          ...options.reconcile,
+          isShuttingDown: options.isShuttingDown,
+          logger,
+          stats,
+        });
+        this.reconciler.start();
+      }
     }
   }
 
@@ -111,6 +132,7 @@ export class GroupMapping {
 
   /** Stops the coordinator's side (no more writes from it); the resolver keeps answering. */
   stopCoordinatorSide(): void {
+    this.reconciler?.stop();
     this.lifecycle?.stop();
   }
 
@@ -130,7 +152,7 @@ export class GroupMapping {
   }
 
   close(): void {
-    this.lifecycle?.stop();
+    this.stopCoordinatorSide();
     this.cache.close();
   }
 }

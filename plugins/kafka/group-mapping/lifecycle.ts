@@ -71,9 +71,20 @@ interface Tracked {
   adopted: string | null;
   /** Adopt at the next completed read of the node (after a join, or a contact before a read). */
   wantsAdoption: boolean;
+  /** A repair of the entry is queued. */
+  repairing: boolean;
 }
 
 type Assigned = Map<string, number[]>;
+
+export type PublishOutcome = 'repaired' | 'corrected' | 'unchanged';
+
+/** A client of a group's live members and what its entry should say (see clientsOf). */
+export interface Desired {
+  readonly name: string;
+  readonly client: ClientKey;
+  assigned: Assigned | null | undefined;
+}
 
 /** Conditional writes tried before giving up on a node that keeps changing. */
 const ATTEMPTS = 3;
@@ -144,8 +155,19 @@ export class CoordinatorLifecycle {
   }
 
   private nodeRead(node: CachedNode): void {
+    const state = node.state;
     for (const tracked of this.byNode.get(node.name) ?? []) {
       if (tracked.wantsAdoption) this.adopt(tracked);
+      const missing =
+        state.kind === 'absent' ||
+        (state.kind === 'present' && !state.node.groups.has(tracked.groupId));
+      if (!missing || tracked.repairing || this.halted) continue;
+      // A live member's entry is gone (deleted by hand, or never written): put it back now.
+      tracked.repairing = true;
+      const desired = this.desiredClients(tracked.groupId).find((d) => d.name === node.name);
+      void this.publish(tracked.groupId, tracked.client, desired?.assigned, false).finally(() => {
+        tracked.repairing = false;
+      });
     }
   }
 
@@ -186,22 +208,68 @@ export class CoordinatorLifecycle {
 
   private assignmentCompleted(event: AssignmentEvent): void {
     if (this.halted) return;
-    const byClient = new Map<string, { client: ClientKey; assigned: Assigned | null }>();
-    const consumer = event.protocolType === CONSUMER_PROTOCOL_TYPE;
-    for (const member of event.members) {
+    for (const { client, assigned } of this.clientsOf(event.members, event.protocolType, true)) {
+      this.track(event.groupId, client);
+      void this.publish(event.groupId, client, assigned, true);
+    }
+  }
+
+  /**
+   * Each client (host and client id) among the members, with what the assignment gives it: the
+   * union over its members for a consumer group, null for another protocol, undefined when the
+   * group is not Stable (no current assignment).
+   */
+  private clientsOf(
+    members: readonly { clientHost: string; clientId: string; assignment: Buffer }[],
+    protocolType: string,
+    stable: boolean,
+  ): Desired[] {
+    const byClient = new Map<string, Desired>();
+    const consumer = protocolType === CONSUMER_PROTOCOL_TYPE;
+    for (const member of members) {
       const client = clientOf(member);
       const name = nodeName(client);
       let mine = byClient.get(name);
       if (mine === undefined) {
-        mine = { client, assigned: consumer ? new Map() : null };
+        mine = { name, client, assigned: !stable ? undefined : consumer ? new Map() : null };
         byClient.set(name, mine);
       }
-      if (mine.assigned !== null) mine.assigned = this.merge(mine.assigned, member.assignment);
+      if (mine.assigned) mine.assigned = this.merge(mine.assigned, member.assignment);
     }
-    for (const [name, { client, assigned }] of byClient) {
-      this.track(event.groupId, client);
-      this.publish(event.groupId, client, nodePath(this.options.root, name), assigned);
-    }
+    return [...byClient.values()];
+  }
+
+  // ---- for the reconciler -------------------------------------------------------------------
+
+  /** What the entries of the group's live members should be, from the coordinator's state. */
+  desiredClients(groupId: string): Desired[] {
+    const [group] = this.options.coordinator.describeGroups([groupId]);
+    if (group.errorCode !== 0) return [];
+    return this.clientsOf(group.members, group.protocolType, group.state === 'Stable');
+  }
+
+  /** Re-creates or corrects one client's entry (a live member's) of the group. */
+  reconcile(desired: Desired, groupId: string): Promise<PublishOutcome> {
+    if (this.halted) return Promise.resolve('unchanged');
+    return this.publish(groupId, desired.client, desired.assigned, false);
+  }
+
+  /**
+   * Removes the group's entry from the node if it still holds `token` and no live member of the
+   * group is this client. Resolves to whether it did.
+   */
+  removeOrphan(client: ClientKey, groupId: string, token: string): Promise<boolean> {
+    const path = nodePath(this.options.root, nodeName(client));
+    let removed = false;
+    return this.enqueue(path, async () => {
+      const outcome = await this.update(path, (current) => {
+        const entry = current?.groups.get(groupId);
+        if (entry?.token !== token || this.isLive(groupId, client)) return UNCHANGED;
+        return withoutGroup(current!, groupId);
+      });
+      removed = outcome !== 'unchanged';
+      if (removed) this.options.stats.orphansRemoved++;
+    }).then(() => removed);
   }
 
   private groupRemoved(groupId: string): void {
@@ -249,8 +317,20 @@ export class CoordinatorLifecycle {
 
   // ---- store work -----------------------------------------------------------------------------
 
-  private publish(groupId: string, client: ClientKey, path: string, assigned: Assigned | null) {
-    this.enqueue(path, async () => {
+  /**
+   * Makes the client's entry for the group say `assigned` (undefined: leave it as it is), and
+   * re-creates the entry if it is missing, as long as the group has a live member that is this
+   * client. `adopt`: the members have just been heard from, so the token found is theirs.
+   */
+  private publish(
+    groupId: string,
+    client: ClientKey,
+    assigned: Assigned | null | undefined,
+    adopt: boolean,
+  ): Promise<PublishOutcome> {
+    const path = nodePath(this.options.root, nodeName(client));
+    let result: PublishOutcome = 'unchanged';
+    return this.enqueue(path, async () => {
       let repaired: string | null = null;
       let seen: string | null = null;
       const outcome = await this.update(path, (current) => {
@@ -261,32 +341,32 @@ export class CoordinatorLifecycle {
         const entry = current?.groups.get(groupId);
         if (entry === undefined) {
           repaired = newToken();
-          const at = Date.now();
           const { brokerId: broker } = this.options;
           return withEntry(current ?? EMPTY_NODE, groupId, {
             token: repaired,
             broker,
-            at,
-            assigned,
+            at: Date.now(),
+            assigned: assigned ?? null,
           });
         }
         seen = entry.token;
-        if (sameAssigned(entry.assigned, assigned)) return UNCHANGED;
+        if (assigned === undefined || sameAssigned(entry.assigned, assigned)) return UNCHANGED;
         return withEntry(current!, groupId, { ...entry, assigned });
       });
       const tracked = this.byGroup.get(groupId)?.get(nodeName(client));
-      if (repaired !== null && outcome === 'written') {
+      if (outcome === 'written' && repaired !== null) {
+        result = 'repaired';
         this.options.stats.repairs++;
         this.options.logger.info(
           { path, groupId },
           'group-id mapping re-created for a live member',
         );
         if (tracked) tracked.adopted = repaired;
-      } else if (seen !== null && tracked) {
-        // The members just completed a rebalance: the entry they find is theirs.
-        tracked.adopted = seen;
+      } else {
+        if (outcome === 'written') result = 'corrected';
+        if (adopt && seen !== null && tracked) tracked.adopted = seen;
       }
-    });
+    }).then(() => result);
   }
 
   private update(
@@ -343,7 +423,7 @@ export class CoordinatorLifecycle {
     let tracked = clients?.get(cached.name);
     if (tracked !== undefined) return tracked;
     this.options.cache.pin(client);
-    tracked = { groupId, client, cached, adopted: null, wantsAdoption: false };
+    tracked = { groupId, client, cached, adopted: null, wantsAdoption: false, repairing: false };
     if (clients === undefined) this.byGroup.set(groupId, (clients = new Map()));
     clients.set(cached.name, tracked);
     let all = this.byNode.get(cached.name);

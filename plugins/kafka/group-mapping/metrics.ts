@@ -17,7 +17,17 @@ const COUNTERS: [keyof GroupMappingStats, string, string][] = [
     'Deletes not done by the guard: the entry held a write the removed member did not make',
   ],
   ['repairs', 'repairs_total', 'Mapping entries re-created by the coordinator for live members'],
-  ['orphansRemoved', 'orphans_removed_total', 'Mapping entries of deleted groups removed'],
+  [
+    'corrections',
+    'corrections_total',
+    'Published assignments found wrong by the reconciler and corrected',
+  ],
+  [
+    'orphansRemoved',
+    'orphans_removed_total',
+    'Mapping entries no live member accounts for (deleted groups, refused deletes), removed',
+  ],
+  ['reconcilePasses', 'reconcile_passes_total', 'Reconciler passes completed'],
   [
     'coordinatorFailures',
     'coordinator_failures_total',

@@ -13,8 +13,12 @@ export interface GroupMappingStats {
   deletesRefused: number;
   /** Entries the coordinator re-created for live members (found missing after a rebalance). */
   repairs: number;
-  /** Entries of groups that no longer exist, removed. */
+  /** Assignments in entries found wrong by the reconciler and corrected. */
+  corrections: number;
+  /** Entries no live member accounts for (a deleted group's, a member's refused delete), removed. */
   orphansRemoved: number;
+  /** Reconciler passes completed. */
+  reconcilePasses: number;
   /** Coordinator-side store operations (token reads aside) that failed. */
   coordinatorFailures: number;
   /** Lookups of the fetch path's cache that failed (each is retried). */
@@ -30,7 +34,9 @@ export function newGroupMappingStats(): GroupMappingStats {
     deletes: 0,
     deletesRefused: 0,
     repairs: 0,
+    corrections: 0,
     orphansRemoved: 0,
+    reconcilePasses: 0,
     coordinatorFailures: 0,
     lookupFailures: 0,
     ambiguousAnswers: 0,
