@@ -4,7 +4,9 @@
  * another publishes the assignment, a third labels the client's fetches with the group; two
  * kafkajs consumers sharing a client id on one host are each counted under their own group on
  * every broker; a member that leaves takes its entry with it; a late expiry does not delete what
- * the rejoining client wrote. Then the `kop` policy: a connection's close deletes its write.
+ * the rejoining client wrote. Then KoP's failure next to Koppa's fix: the shutdown of the broker
+ * that answered FindCoordinator deletes the mapping under the `kop` policy and keeps it under the
+ * `coordinator` policy; and under `kop`, a connection's close deletes its write.
  */
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -389,21 +391,44 @@ scenarios(
   },
 );
 
-describe('the group-id mapping with groupIdLifecyclePolicy=kop', () => {
-  let cluster: TestCluster;
-  beforeAll(async () => {
-    cluster = await startTestCluster(1, { groupIdLifecyclePolicy: 'kop' });
-  });
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+describe.each([
+  ['coordinator', 'keeps'],
+  ['kop', 'deletes'],
+] as const)(
+  "with groupIdLifecyclePolicy=%s, the FindCoordinator broker's shutdown",
+  (policy, outcome) => {
+    let cluster: TestCluster;
+    beforeAll(async () => {
+      cluster = await startTestCluster(2, { groupIdLifecyclePolicy: policy });
+    });
+    afterAll(async () => {
+      await cluster?.stop();
+    });
 
-  it("deletes the mapping when the FindCoordinator's connection closes", async () => {
-    const broker = cluster.brokers[0]!;
-    const conn = await RawConnection.open(port(broker), HOST, 'kop-client');
-    await findCoordinator(conn, 'kop-group');
-    expect((await readNode(broker, 'kop-client'))?.groups.has('kop-group')).toBe(true);
-    conn.close();
-    await waitFor('the node deleted', async () => (await readNode(broker, 'kop-client')) === null);
-  });
-});
+    it(`${outcome} the mapping`, async () => {
+      const [first, second] = cluster.brokers as BrokerService[];
+      const conn = await RawConnection.open(port(first), HOST, 'restarting');
+      await findCoordinator(conn, 'restart-group');
+      expect((await readNode(second, 'restarting'))?.groups.has('restart-group')).toBe(true);
+      // The client keeps its connection; the broker it asked goes away (a restart, a deploy).
+      await cluster.stopBroker(0);
+      conn.close();
+      const node = await readNode(second, 'restarting');
+      expect(node?.groups.has('restart-group') ?? false).toBe(policy === 'coordinator');
+    });
+
+    if (policy === 'kop') {
+      it("deletes the mapping when the FindCoordinator's connection closes", async () => {
+        const broker = cluster.brokers[1]!;
+        const conn = await RawConnection.open(port(broker), HOST, 'kop-client');
+        await findCoordinator(conn, 'kop-group');
+        expect((await readNode(broker, 'kop-client'))?.groups.has('kop-group')).toBe(true);
+        conn.close();
+        await waitFor(
+          'the node deleted',
+          async () => (await readNode(broker, 'kop-client')) === null,
+        );
+      });
+    }
+  },
+);
