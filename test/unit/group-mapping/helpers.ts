@@ -10,7 +10,13 @@ import {
   type SessionEvent,
   type Stat,
 } from '../../../src/metadata/index.js';
+import { CoordinatorLifecycle } from '../../../plugins/kafka/group-mapping/lifecycle.js';
+import { MappingCache } from '../../../plugins/kafka/group-mapping/node-cache.js';
 import { decodeNode, type MappingNode } from '../../../plugins/kafka/group-mapping/node-codec.js';
+import { newGroupMappingStats } from '../../../plugins/kafka/group-mapping/stats.js';
+import { MappingWriter } from '../../../plugins/kafka/group-mapping/writer.js';
+import { Writer, encodeConsumerProtocolAssignment } from '../../../plugins/kafka/protocol/index.js';
+import { harness } from '../coordinator/helpers.js';
 
 export const logger = pino({ level: 'silent' });
 export const ROOT = '/client_group_id';
@@ -88,4 +94,60 @@ export async function readNode(store: MetadataStore, path: string): Promise<Mapp
 
 export function flush(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+export const HOST = '10.0.0.1';
+export const fullTopicName = (t: string) => `persistent://public/default/${t}`;
+
+/**
+ * A coordinator (owning every __consumer_offsets partition, on a manual clock) with the mapping's
+ * coordinator side on one store session, and FindCoordinator answered through another (`front`,
+ * as another broker). `settle` lets the background work finish; `node` reads a client's node.
+ */
+export function coordinatorSide(options: { shuttingDown?: () => boolean } = {}) {
+  const { a: store, b: frontStore } = stores();
+  const h = harness();
+  const stats = newGroupMappingStats();
+  const cache = new MappingCache({ store, root: ROOT, logger, stats });
+  const lifecycle = new CoordinatorLifecycle({
+    store,
+    root: ROOT,
+    brokerId: 1,
+    cache,
+    coordinator: h.coordinator,
+    fullTopicName,
+    isShuttingDown: options.shuttingDown ?? (() => false),
+    logger,
+    stats,
+  });
+  const front = new MappingWriter({
+    store: frontStore,
+    root: ROOT,
+    brokerId: 0,
+    timeoutMs: 1000,
+    logger,
+    stats: newGroupMappingStats(),
+  });
+  const settle = async () => {
+    for (let i = 0; i < 5; i++) {
+      await flush();
+      await lifecycle.drain();
+    }
+  };
+  const node = (clientId: string) => readNode(store, `${ROOT}/${HOST}-${clientId}`);
+  return { h, store, frontStore, stats, cache, lifecycle, front, settle, node };
+}
+
+/** ConsumerProtocolAssignment bytes (version 0) giving these partitions of these topics. */
+export function consumerAssignment(topics: Record<string, number[]>): Buffer {
+  const w = new Writer();
+  w.int16(0);
+  encodeConsumerProtocolAssignment(w, 0, {
+    assignedPartitions: Object.entries(topics).map(([topic, partitions]) => ({
+      topic,
+      partitions,
+    })),
+    userData: null,
+  });
+  return w.toBuffer();
 }

@@ -5,41 +5,23 @@
  * shutdown.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CoordinatorLifecycle } from '../../../plugins/kafka/group-mapping/lifecycle.js';
-import { MappingCache } from '../../../plugins/kafka/group-mapping/node-cache.js';
-import { newGroupMappingStats } from '../../../plugins/kafka/group-mapping/stats.js';
-import { MappingWriter } from '../../../plugins/kafka/group-mapping/writer.js';
+import type { MappingCache } from '../../../plugins/kafka/group-mapping/node-cache.js';
 import type { JoinGroupParams } from '../../../plugins/kafka/coordinator/types.js';
-import {
-  ErrorCode,
-  Writer,
-  encodeConsumerProtocolAssignment,
-} from '../../../plugins/kafka/protocol/index.js';
+import { ErrorCode } from '../../../plugins/kafka/protocol/index.js';
 import {
   SESSION_MS,
-  harness,
   joinParams,
   startJoin,
   syncParams,
   type Harness,
 } from '../coordinator/helpers.js';
-import { ROOT, flush, logger, readNode, stores } from './helpers.js';
-
-const HOST = '10.0.0.1';
-const fullTopicName = (t: string) => `persistent://public/default/${t}`;
-
-function assignment(topics: Record<string, number[]>): Buffer {
-  const w = new Writer();
-  w.int16(0);
-  encodeConsumerProtocolAssignment(w, 0, {
-    assignedPartitions: Object.entries(topics).map(([topic, partitions]) => ({
-      topic,
-      partitions,
-    })),
-    userData: null,
-  });
-  return w.toBuffer();
-}
+import {
+  HOST,
+  ROOT,
+  consumerAssignment as assignment,
+  coordinatorSide,
+  fullTopicName,
+} from './helpers.js';
 
 const caches: MappingCache[] = [];
 afterEach(() => {
@@ -47,39 +29,9 @@ afterEach(() => {
 });
 
 function setUp(options: { shuttingDown?: () => boolean } = {}) {
-  const { a: coordinatorStore, b: frontStore } = stores();
-  const h = harness();
-  const stats = newGroupMappingStats();
-  const cache = new MappingCache({ store: coordinatorStore, root: ROOT, logger, stats });
-  caches.push(cache);
-  const lifecycle = new CoordinatorLifecycle({
-    store: coordinatorStore,
-    root: ROOT,
-    brokerId: 1,
-    cache,
-    coordinator: h.coordinator,
-    fullTopicName,
-    isShuttingDown: options.shuttingDown ?? (() => false),
-    logger,
-    stats,
-  });
-  // FindCoordinator answered by another broker.
-  const front = new MappingWriter({
-    store: frontStore,
-    root: ROOT,
-    brokerId: 0,
-    timeoutMs: 1000,
-    logger,
-    stats: newGroupMappingStats(),
-  });
-  const settle = async () => {
-    for (let i = 0; i < 5; i++) {
-      await flush();
-      await lifecycle.drain();
-    }
-  };
-  const node = (clientId: string) => readNode(coordinatorStore, `${ROOT}/${HOST}-${clientId}`);
-  return { h, stats, lifecycle, front, settle, node, coordinatorStore, frontStore };
+  const side = coordinatorSide(options);
+  caches.push(side.cache);
+  return side;
 }
 
 interface Joined {

@@ -4,32 +4,14 @@
  * budget of store operations, resuming where it stopped.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CoordinatorLifecycle } from '../../../plugins/kafka/group-mapping/lifecycle.js';
-import { MappingCache } from '../../../plugins/kafka/group-mapping/node-cache.js';
+import type { MappingCache } from '../../../plugins/kafka/group-mapping/node-cache.js';
 import { encodeNode, type GroupEntry } from '../../../plugins/kafka/group-mapping/node-codec.js';
 import { MappingReconciler } from '../../../plugins/kafka/group-mapping/reconciler.js';
-import { newGroupMappingStats } from '../../../plugins/kafka/group-mapping/stats.js';
-import { MappingWriter } from '../../../plugins/kafka/group-mapping/writer.js';
-import {
-  ErrorCode,
-  Writer,
-  encodeConsumerProtocolAssignment,
-} from '../../../plugins/kafka/protocol/index.js';
+import { ErrorCode } from '../../../plugins/kafka/protocol/index.js';
 import { harness, startJoin, syncParams } from '../coordinator/helpers.js';
-import { ROOT, flush, logger, readNode, stores } from './helpers.js';
+import { HOST, ROOT, consumerAssignment, coordinatorSide, logger } from './helpers.js';
 
-const HOST = '10.0.0.1';
 const ORDERS = 'persistent://public/default/orders';
-
-function assignment(partitions: number[]): Buffer {
-  const w = new Writer();
-  w.int16(0);
-  encodeConsumerProtocolAssignment(w, 0, {
-    assignedPartitions: [{ topic: 'orders', partitions }],
-    userData: null,
-  });
-  return w.toBuffer();
-}
 
 const caches: MappingCache[] = [];
 afterEach(() => {
@@ -37,47 +19,28 @@ afterEach(() => {
 });
 
 function setUp(options: { opsPerSecond?: number; intervalMs?: number; graceMs?: number } = {}) {
-  const { a: store, b: other } = stores();
-  const h = harness();
-  const stats = newGroupMappingStats();
-  const cache = new MappingCache({ store, root: ROOT, logger, stats });
-  caches.push(cache);
-  const common = { store, root: ROOT, cache, isShuttingDown: () => false, logger, stats };
-  const lifecycle = new CoordinatorLifecycle({
-    ...common,
-    brokerId: 1,
-    coordinator: h.coordinator,
-    fullTopicName: (t) => `persistent://public/default/${t}`,
-  });
+  const side = coordinatorSide();
+  caches.push(side.cache);
+  const { store, frontStore, h, cache, lifecycle, stats } = side;
   const reconciler = new MappingReconciler({
-    ...common,
+    store,
+    root: ROOT,
+    cache,
     lifecycle,
     coordinator: h.coordinator,
     intervalMs: options.intervalMs ?? 60_000,
     opsPerSecond: options.opsPerSecond ?? 10_000,
     orphanGraceMs: options.graceMs ?? 0,
-  });
-  const front = new MappingWriter({
-    store: other,
-    root: ROOT,
-    brokerId: 0,
-    timeoutMs: 1000,
+    isShuttingDown: () => false,
     logger,
-    stats: newGroupMappingStats(),
+    stats,
   });
-  const settle = async () => {
-    for (let i = 0; i < 5; i++) {
-      await flush();
-      await lifecycle.drain();
-    }
-  };
-  const node = (clientId: string) => readNode(store, `${ROOT}/${HOST}-${clientId}`);
   const put = (clientId: string, groups: Record<string, GroupEntry>) =>
-    other.put(
+    frontStore.put(
       `${ROOT}/${HOST}-${clientId}`,
       encodeNode({ groups: new Map(Object.entries(groups)) }),
     );
-  return { h, store, stats, reconciler, front, settle, node, put };
+  return { ...side, reconciler, put };
 }
 
 /** One member of group `g`, client `c`, assigned orders[0]. */
@@ -88,7 +51,7 @@ async function member(h: ReturnType<typeof harness>, clientId = 'c', groupId = '
   const sync = await h.coordinator.syncGroup(
     syncParams(joined, {
       groupId,
-      assignments: [{ memberId: joined.memberId, assignment: assignment([0]) }],
+      assignments: [{ memberId: joined.memberId, assignment: consumerAssignment({ orders: [0] }) }],
     }),
   );
   expect(sync.errorCode).toBe(ErrorCode.NONE);
