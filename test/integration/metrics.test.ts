@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topicDirName } from '../../src/storage/topic-dirs.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { readPartitionWithKafkajs } from '../helpers/kafkajs-reader.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TOPIC = 'metrics-orders';
 const FULL_NAME = `persistent://public/default/${TOPIC}`;
@@ -108,7 +109,17 @@ describe('metrics on the HTTP port', () => {
   it('counts what a reader without a group fetched, in a series without a group label', async () => {
     const read = await readPartitionWithKafkajs(broker.bootstrap, TOPIC, 0, MESSAGES);
     expect(read).toHaveLength(MESSAGES);
-    const scraped = await scrape(broker);
+    // The mapping awaits a client without a node a few seconds (its FindCoordinator write may be
+    // on its way) before its fetches count without a group.
+    const scraped = await waitFor(
+      'the reader without a group to be counted',
+      async () => {
+        const s = await scrape(broker);
+        return value(s, 'koppa_fetch_messages_awaiting_group', '') === 0 ? s : undefined;
+      },
+      20_000,
+      200,
+    );
     expect(value(scraped, 'kop_server_MESSAGE_OUT', SERIES)).toBe(MESSAGES);
     expect(value(scraped, 'kop_server_ENTRIES_OUT', SERIES)).toBe(BATCHES);
     expect(value(scraped, 'kop_server_BYTES_OUT', SERIES)).toBe(await storedBytes(broker.dataDir));

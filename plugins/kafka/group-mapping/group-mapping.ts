@@ -38,7 +38,19 @@ export interface GroupMappingOptions {
   /** Resolver timings, for tests (see MappingResolver). */
   pendingLimitMs?: number;
   assignmentWaitMs?: number;
+  /** Default: writeTimeoutMs + ABSENT_GRACE_MARGIN_MS. */
+  absentGraceMs?: number;
 }
+
+/**
+ * How much longer than groupIdWriteTimeoutMs the resolver awaits the node of a client it never
+ * saw in a group. The fetch it answers came after the client's FindCoordinator, whose write
+ * completes within groupIdWriteTimeoutMs when it completes in time; this margin covers the watch's
+ * notification and this broker's re-read under a loaded store (normally milliseconds), and a write
+ * that ran a little late. An assign() consumer's counts wait that long before they are counted
+ * without a group: a few seconds, well within a scrape interval.
+ */
+export const ABSENT_GRACE_MARGIN_MS = 5_000;
 
 export class GroupMapping {
   readonly stats: GroupMappingStats = newGroupMappingStats();
@@ -79,6 +91,7 @@ export class GroupMapping {
         fullTopicName: options.fullTopicName,
         pendingLimitMs: options.pendingLimitMs,
         assignmentWaitMs: options.assignmentWaitMs,
+        absentGraceMs: options.absentGraceMs ?? options.writeTimeoutMs + ABSENT_GRACE_MARGIN_MS,
       });
       this.resolver = this.coordinatorResolver;
       this.lifecycle = new CoordinatorLifecycle({

@@ -41,6 +41,8 @@ export class CachedNode {
   sawGroup = false;
   /** Local time (ms) the node was found absent after having been present; -1 otherwise. */
   absentSince = -1;
+  /** Local time (ms) the first read of the node completed; -1 before. */
+  firstReadAt = -1;
   lastUsed: number;
   pins = 0;
   reading = false;
@@ -234,6 +236,7 @@ export class MappingCache {
     read: { node: MappingNode; stat: { version: number } } | null,
   ): void {
     const now = Date.now();
+    if (cached.firstReadAt < 0) cached.firstReadAt = now;
     const before = cached.state;
     const next: NodeState =
       read === null || read.node.groups.size === 0

@@ -2,9 +2,14 @@
  * The fetch path's GroupResolver for the `coordinator` policy, over the broker-wide watched cache.
  *
  * - Node not read yet: undefined (the read runs in the background; `onChange` says when it ends).
- * - Node absent: null, unless this broker saw a group in it before (deleted by hand, or between a
- *   delete and its re-creation): then undefined for up to `pendingLimitMs`, so that what the
- *   client fetches meanwhile is attributed when the node comes back; past that, null.
+ * - Node absent, never seen present here: undefined until `absentGraceMs` after its first read
+ *   completed, since the FindCoordinator write it raced may still land (a fetch can reach this
+ *   broker before the write another broker is making, bounded by groupIdWriteTimeoutMs, is
+ *   stored and notified); the watch on the node brings the write in. Past that, null (a consumer
+ *   using assign(), or a client whose write failed), final until the node appears.
+ * - Node absent after this broker saw a group in it (deleted by hand, or between a delete and its
+ *   re-creation): undefined for up to `pendingLimitMs`, so that what the client fetches meanwhile
+ *   is attributed when the node comes back; past that, null.
  * - Node with one group: that group.
  * - Node with several groups (one host and client id in several groups, as with kafkajs's and
  *   librdkafka's default client ids): the group whose published assignment holds the fetched
@@ -27,6 +32,11 @@ export interface MappingResolverOptions {
   fullTopicName: (topic: string) => string;
   /** Default 2 minutes. */
   pendingLimitMs?: number;
+  /**
+   * How long a node never seen present is awaited after its first read found it absent. Default
+   * 5 seconds; GroupMapping gives groupIdWriteTimeoutMs + 5 s (see there).
+   */
+  absentGraceMs?: number;
   /** Default 30 seconds. */
   assignmentWaitMs?: number;
 }
@@ -37,6 +47,7 @@ const MAX_HINTS_PER_CONNECTION = 64;
 export class MappingResolver implements GroupResolver {
   private readonly cache: MappingCache;
   private readonly pendingLimitMs: number;
+  private readonly absentGraceMs: number;
   private readonly assignmentWaitMs: number;
   /** Connection id → groups a FindCoordinator on it named (this broker's connections). */
   private readonly hints = new Map<number, Set<string>>();
@@ -44,6 +55,7 @@ export class MappingResolver implements GroupResolver {
   constructor(private readonly options: MappingResolverOptions) {
     this.cache = options.cache;
     this.pendingLimitMs = options.pendingLimitMs ?? 120_000;
+    this.absentGraceMs = options.absentGraceMs ?? 5_000;
     this.assignmentWaitMs = options.assignmentWaitMs ?? 30_000;
   }
 
@@ -57,8 +69,11 @@ export class MappingResolver implements GroupResolver {
     const state = cached.state;
     if (state.kind === 'loading') return undefined;
     if (state.kind === 'absent') {
-      if (!cached.sawGroup || cached.absentSince < 0) return null;
-      return this.pendingUntil(cached, cached.absentSince + this.pendingLimitMs) ? undefined : null;
+      const until =
+        cached.sawGroup && cached.absentSince >= 0
+          ? cached.absentSince + this.pendingLimitMs
+          : cached.firstReadAt + this.absentGraceMs;
+      return this.pendingUntil(cached, until) ? undefined : null;
     }
     const groups = state.node.groups;
     if (groups.size === 1) return groups.keys().next().value!;

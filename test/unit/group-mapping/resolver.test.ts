@@ -13,6 +13,8 @@ import {
 import { MappingResolver } from '../../../plugins/kafka/group-mapping/resolver.js';
 import { newGroupMappingStats } from '../../../plugins/kafka/group-mapping/stats.js';
 import type { ClientKey } from '../../../plugins/kafka/group-mapping/types.js';
+import { FetchStats } from '../../../plugins/kafka/stats/fetch-stats.js';
+import { buildBatch } from '../../helpers/record-batches.js';
 import { waitFor } from '../../helpers/wait.js';
 import { FaultyStore, ROOT, flush, logger, stores } from './helpers.js';
 
@@ -29,7 +31,12 @@ afterEach(() => {
 
 function resolver(
   store: FaultyStore,
-  options: { pendingLimitMs?: number; assignmentWaitMs?: number; maxEntries?: number } = {},
+  options: {
+    pendingLimitMs?: number;
+    assignmentWaitMs?: number;
+    absentGraceMs?: number;
+    maxEntries?: number;
+  } = {},
 ) {
   const stats = newGroupMappingStats();
   const cache = new MappingCache({
@@ -44,6 +51,23 @@ function resolver(
   const changes: ClientKey[] = [];
   r.onChange((c) => changes.push(c));
   return { r, cache, stats, changes };
+}
+
+/** Messages counted for orders[partition] under `group` (null: none). */
+function counted(fetch: FetchStats, partition: number, group: string | null): number {
+  let total = 0;
+  for (const series of fetch.consumed.values()) {
+    const { labels } = series;
+    if (labels.topic === ORDERS && labels.partition === String(partition)) {
+      if ((labels.group ?? null) === group) total += series.messages;
+    }
+  }
+  return total;
+}
+
+/** `count` records in one batch, as a fetch returns them. */
+function records(count: number): Buffer {
+  return buildBatch({ baseOffset: 0, recordCount: count });
 }
 
 function entry(token: string, at: number, assigned?: Record<string, number[]>): GroupEntry {
@@ -66,17 +90,65 @@ describe('the resolver', () => {
     expect(r.groupOf(CLIENT, 1, 'orders', 0)).toBe('g1');
   });
 
-  it('answers null for a client without a node, once the lookup said so', async () => {
+  it('answers null for a client without a node once the absent grace passed, and says so', async () => {
     const { a } = stores();
-    const { r } = resolver(a);
+    const { r, changes } = resolver(a, { absentGraceMs: 200 });
     expect(r.groupOf(CLIENT, 1, 'orders', 0)).toBeUndefined();
     await flush();
+    // Read and found absent: the FindCoordinator write it raced may still land.
+    expect(r.groupOf(CLIENT, 1, 'orders', 0)).toBeUndefined();
+    changes.length = 0;
+    await waitFor('the absent grace to end', () => changes.length > 0, 2000);
     expect(r.groupOf(CLIENT, 1, 'orders', 0)).toBeNull();
+    // Final: no new wait starts for that node.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(r.groupOf(CLIENT, 1, 'orders', 0)).toBeNull();
+  });
+
+  it('answers the group of a write that lands after the first read found the node absent', async () => {
+    const { a, b } = stores();
+    const { r } = resolver(a, { absentGraceMs: 60_000 });
+    expect(r.groupOf(CLIENT, 1, 'orders', 0)).toBeUndefined();
+    await flush();
+    expect(r.groupOf(CLIENT, 1, 'orders', 0)).toBeUndefined();
+    // The FindCoordinator write, through another broker, lands now.
+    await write(b, { g1: entry('t', 1) });
+    await flush();
+    expect(r.groupOf(CLIENT, 1, 'orders', 0)).toBe('g1');
+  });
+
+  it('has the fetch counts of a client whose write lands late attributed to its group', async () => {
+    const { a, b } = stores();
+    const { r } = resolver(a, { absentGraceMs: 60_000 });
+    const fetch = new FetchStats(r);
+    const late = { clientHost: '10.0.0.1', clientId: 'late' };
+    const assigning = { clientHost: '10.0.0.2', clientId: 'assign' };
+    fetch.fetched(late, 1, ORDERS, 0, records(3));
+    await flush();
+    fetch.fetched(late, 1, ORDERS, 0, records(2));
+    await write(b, { g1: entry('t', 1) }, `${ROOT}/10.0.0.1-late`);
+    await flush();
+    expect(counted(fetch, 0, 'g1')).toBe(5);
+    expect(counted(fetch, 0, null)).toBe(0);
+    expect(fetch.unattributedMessages).toBe(0);
+    fetch.close();
+
+    // A consumer using assign() (no group, never a node) is counted without a group after the grace.
+    const quick = resolver(a, { absentGraceMs: 100 });
+    const fetch2 = new FetchStats(quick.r);
+    fetch2.fetched(assigning, 2, ORDERS, 1, records(4));
+    await flush();
+    fetch2.fetched(assigning, 2, ORDERS, 1, records(1));
+    expect(counted(fetch2, 1, null)).toBe(0);
+    await waitFor('the grace to end', () => fetch2.awaitingMessages === 0, 2000);
+    expect(counted(fetch2, 1, null)).toBe(5);
+    expect(fetch2.unattributedMessages).toBe(0);
+    fetch2.close();
   });
 
   it('follows changes another broker makes, without asking the store again', async () => {
     const { a, b } = stores();
-    const { r, changes } = resolver(a);
+    const { r, changes } = resolver(a, { absentGraceMs: 0 });
     r.groupOf(CLIENT, 1, 'orders', 0);
     await flush();
     a.calls.length = 0;
