@@ -215,13 +215,96 @@ describe('the resolver', () => {
       expect(stats.ambiguousAnswers).toBe(0);
     });
 
-    it('answers the one group whose assignment is not published yet when none claims it', async () => {
+    it('waits for the publish of a group whose assignment is not published yet', async () => {
       const { a, b } = stores();
       await write(b, { ga: entry('a', 2, { [ORDERS]: [0] }), gb: entry('b', 1) });
-      const { r } = resolver(a);
+      const { r, stats } = resolver(a);
       r.groupOf(CLIENT, 1, 'orders', 5);
       await flush();
+      expect(r.groupOf(CLIENT, 1, 'orders', 5)).toBeUndefined();
+      await write(b, {
+        ga: entry('a', 2, { [ORDERS]: [0] }),
+        gb: entry('b', 1, { [ORDERS]: [5] }),
+      });
+      await flush();
       expect(r.groupOf(CLIENT, 1, 'orders', 5)).toBe('gb');
+      expect(stats.ambiguousAnswers).toBe(0);
+    });
+
+    it('waits from when the partition was first fetched unclaimed, not from the last change of the node', async () => {
+      const { a, b } = stores();
+      // Published long ago; the consumer of g2 was just given B-1, not published yet.
+      await write(b, {
+        g1: entry('1', 2000, { 'persistent://public/default/A': [0] }),
+        g2: entry('2', 1000, { 'persistent://public/default/B': [0] }),
+      });
+      const { r, cache, stats, changes } = resolver(a, { assignmentWaitMs: 200 });
+      r.groupOf(CLIENT, 7, 'B', 0);
+      await flush();
+      cache.find(CLIENT)!.changedAt = Date.now() - 60_000;
+      expect(r.groupOf(CLIENT, 7, 'B', 1)).toBeUndefined();
+      changes.length = 0;
+      await waitFor('the assignment wait to end', () => changes.length > 0, 2000);
+      // The group that consumes the topic, not the most recently written one.
+      expect(r.groupOf(CLIENT, 7, 'B', 1)).toBe('g2');
+      expect(stats.ambiguousAnswers).toBe(1);
+    });
+
+    it("does not take an old unpublished entry (an admin tool's lookup) for a consumer's group", async () => {
+      const { a, b } = stores();
+      const A = 'persistent://public/default/A';
+      // kafkajs's admin fetchOffsets('g9') with the same default client id wrote g9.
+      await write(b, { g1: entry('1', 1000, { [A]: [0] }), g9: entry('9', 2000) });
+      const { r, stats, changes } = resolver(a, { assignmentWaitMs: 200 });
+      r.groupOf(CLIENT, 7, 'A', 1);
+      await flush();
+      expect(r.groupOf(CLIENT, 7, 'A', 1)).toBeUndefined();
+      changes.length = 0;
+      await waitFor('the assignment wait to end', () => changes.length > 0, 2000);
+      expect(r.groupOf(CLIENT, 7, 'A', 1)).toBe('g1');
+      // Nor for a topic no group's assignment holds: the published group then.
+      await write(b, { g1: entry('1', 1000, { [A]: [0] }), g9: entry('9', Date.now() - 60_000) });
+      await flush();
+      r.groupOf(CLIENT, 7, 'C', 0);
+      changes.length = 0;
+      await waitFor('the assignment wait to end', () => changes.length > 0, 2000);
+      expect(r.groupOf(CLIENT, 7, 'C', 0)).toBe('g1');
+      expect(stats.ambiguousAnswers).toBe(2);
+    });
+
+    it('takes a recent unpublished entry when no assignment holds the topic', async () => {
+      const { a, b } = stores();
+      await write(b, {
+        g1: entry('1', Date.now() + 1000, { 'persistent://public/default/A': [0] }),
+        g3: entry('3', Date.now()),
+      });
+      const { r, changes } = resolver(a, { assignmentWaitMs: 200 });
+      r.groupOf(CLIENT, 7, 'C', 0);
+      await flush();
+      expect(r.groupOf(CLIENT, 7, 'C', 0)).toBeUndefined();
+      changes.length = 0;
+      await waitFor('the assignment wait to end', () => changes.length > 0, 2000);
+      expect(r.groupOf(CLIENT, 7, 'C', 0)).toBe('g3');
+    });
+
+    it('does not restart the wait when the node changes meanwhile', async () => {
+      const { a, b } = stores();
+      const groups = {
+        g1: entry('1', 1000, { [ORDERS]: [0] }),
+        g2: entry('2', 2000, { 'persistent://public/default/B': [0] }),
+      };
+      await write(b, groups);
+      const { r } = resolver(a, { assignmentWaitMs: 300 });
+      r.groupOf(CLIENT, 7, 'orders', 1);
+      await flush();
+      const started = Date.now();
+      expect(r.groupOf(CLIENT, 7, 'orders', 1)).toBeUndefined();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      // Another client's lookup with the same client id rewrites the node.
+      await write(b, { ...groups, g9: entry('9', Date.now()) });
+      await flush();
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + 350 - Date.now())));
+      expect(r.groupOf(CLIENT, 7, 'orders', 1)).toBe('g1');
     });
 
     it('waits for an assignment when none claims the partition, then picks deterministically and counts it', async () => {
