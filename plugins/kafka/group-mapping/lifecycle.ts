@@ -98,6 +98,8 @@ export class CoordinatorLifecycle {
   private readonly byNode = new Map<string, Set<Tracked>>();
   /** Store work per node path, run in order. */
   private readonly queues = new Map<string, Promise<void>>();
+  /** Node path → publishes queued or running for it. */
+  private readonly publishing = new Map<string, number>();
   /** Groups removed whose entries a sweep has yet to remove, with when they were removed. */
   private readonly removedGroups = new Map<string, number>();
   private readonly unsubscribers: (() => void)[];
@@ -164,8 +166,13 @@ export class CoordinatorLifecycle {
       if (!missing || tracked.repairing || this.halted) continue;
       // A live member's entry is gone (deleted by hand, or never written): put it back now.
       tracked.repairing = true;
-      const desired = this.desiredClients(tracked.groupId).find((d) => d.name === node.name);
-      void this.publish(tracked.groupId, tracked.client, desired?.assigned, false).finally(() => {
+      const { groupId, client } = tracked;
+      void this.publish(
+        groupId,
+        client,
+        () => this.desiredAssigned(groupId, node.name),
+        false,
+      ).finally(() => {
         tracked.repairing = false;
       });
     }
@@ -248,10 +255,23 @@ export class CoordinatorLifecycle {
     return this.clientsOf(group.members, group.protocolType, group.state === 'Stable');
   }
 
-  /** Re-creates or corrects one client's entry (a live member's) of the group. */
+  /**
+   * Re-creates or corrects one client's entry (a live member's) of the group, to what the
+   * coordinator's state says at the time of the write (`desired` may be older: the reconciler
+   * computed it before waiting for its budget, and a rebalance may have completed since). Left
+   * alone while another publish for the node is queued: that one writes what is current.
+   */
   reconcile(desired: Desired, groupId: string): Promise<PublishOutcome> {
     if (this.halted) return Promise.resolve('unchanged');
-    return this.publish(groupId, desired.client, desired.assigned, false);
+    const path = nodePath(this.options.root, desired.name);
+    if (this.publishing.has(path)) return Promise.resolve('unchanged');
+    const name = desired.name;
+    return this.publish(groupId, desired.client, () => this.desiredAssigned(groupId, name), false);
+  }
+
+  /** What the client's entry of the group should say now (undefined: leave it as it is). */
+  private desiredAssigned(groupId: string, name: string): Assigned | null | undefined {
+    return this.desiredClients(groupId).find((d) => d.name === name)?.assigned;
   }
 
   /**
@@ -318,18 +338,25 @@ export class CoordinatorLifecycle {
   // ---- store work -----------------------------------------------------------------------------
 
   /**
-   * Makes the client's entry for the group say `assigned` (undefined: leave it as it is), and
-   * re-creates the entry if it is missing, as long as the group has a live member that is this
-   * client. `adopt`: the members have just been heard from, so the token found is theirs.
+   * Makes the client's entry for the group say `assigned` (undefined: leave it as it is; a
+   * function: what it returns at each attempt, right before the write), and re-creates the entry
+   * if it is missing, as long as the group has a live member that is this client. `adopt`: the
+   * members have just been heard from, so the token found is theirs.
    */
   private publish(
     groupId: string,
     client: ClientKey,
-    assigned: Assigned | null | undefined,
+    wanted: Assigned | null | undefined | (() => Assigned | null | undefined),
     adopt: boolean,
   ): Promise<PublishOutcome> {
     const path = nodePath(this.options.root, nodeName(client));
     let result: PublishOutcome = 'unchanged';
+    this.publishing.set(path, (this.publishing.get(path) ?? 0) + 1);
+    const done = () => {
+      const left = this.publishing.get(path)! - 1;
+      if (left > 0) this.publishing.set(path, left);
+      else this.publishing.delete(path);
+    };
     return this.enqueue(path, async () => {
       let repaired: string | null = null;
       let seen: string | null = null;
@@ -338,6 +365,7 @@ export class CoordinatorLifecycle {
         seen = null;
         // Gone meanwhile: a removal is queued behind this, or already done.
         if (!this.isLive(groupId, client)) return UNCHANGED;
+        const assigned = typeof wanted === 'function' ? wanted() : wanted;
         const entry = current?.groups.get(groupId);
         if (entry === undefined) {
           repaired = newToken();
@@ -366,7 +394,9 @@ export class CoordinatorLifecycle {
         if (outcome === 'written') result = 'corrected';
         if (adopt && seen !== null && tracked) tracked.adopted = seen;
       }
-    }).then(() => result);
+    })
+      .finally(done)
+      .then(() => result);
   }
 
   private update(

@@ -4,12 +4,25 @@
  * budget of store operations, resuming where it stopped.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MappingCache } from '../../../plugins/kafka/group-mapping/node-cache.js';
+import type { GroupEventListener } from '../../../plugins/kafka/coordinator/types.js';
+import { CoordinatorLifecycle } from '../../../plugins/kafka/group-mapping/lifecycle.js';
+import { MappingCache } from '../../../plugins/kafka/group-mapping/node-cache.js';
 import { encodeNode, type GroupEntry } from '../../../plugins/kafka/group-mapping/node-codec.js';
 import { MappingReconciler } from '../../../plugins/kafka/group-mapping/reconciler.js';
+import { newGroupMappingStats } from '../../../plugins/kafka/group-mapping/stats.js';
 import { ErrorCode } from '../../../plugins/kafka/protocol/index.js';
 import { harness, startJoin, syncParams } from '../coordinator/helpers.js';
-import { HOST, ROOT, consumerAssignment, coordinatorSide, logger } from './helpers.js';
+import {
+  HOST,
+  ROOT,
+  consumerAssignment,
+  coordinatorSide,
+  flush,
+  fullTopicName,
+  logger,
+  readNode,
+  stores,
+} from './helpers.js';
 
 const ORDERS = 'persistent://public/default/orders';
 
@@ -135,5 +148,124 @@ describe('the reconciler', () => {
     expect(passes[0]).toEqual(['children', 'get', 'get', 'delete']);
     expect(stats.orphansRemoved).toBe(3);
     for (const id of ['a', 'b', 'c']) expect(await node(id)).toBeNull();
+  });
+});
+
+/**
+ * A coordinator reduced to what the mapping asks of it: one Stable consumer group `g` whose one
+ * member (client `c`) has the assignment the test sets, and its group events.
+ */
+function scripted() {
+  let assignment = consumerAssignment({ orders: [0, 1] });
+  let generationId = 5;
+  let events: GroupEventListener = {};
+  const member = () => ({ memberId: 'm1', clientId: 'c', clientHost: `/${HOST}`, assignment });
+  const coordinator = {
+    describeGroups: (ids: string[]) =>
+      ids.map((groupId) => ({
+        groupId,
+        errorCode: 0,
+        state: 'Stable',
+        protocolType: 'consumer',
+        protocol: 'range',
+        members: [{ ...member(), groupInstanceId: null, metadata: Buffer.alloc(0) }],
+      })),
+    listGroups: () => ({ errorCode: 0, groups: [{ groupId: 'g', protocolType: 'consumer' }] }),
+    onMemberRemoved: () => () => undefined,
+    onGroupEvents: (listener: GroupEventListener) => {
+      events = listener;
+      return () => undefined;
+    },
+  };
+  /** A rebalance completes with a new assignment. */
+  const rebalance = (topics: Record<string, number[]>) => {
+    assignment = consumerAssignment(topics);
+    generationId++;
+    events.assignmentCompleted!({
+      groupId: 'g',
+      generationId,
+      protocolType: 'consumer',
+      members: [{ groupId: 'g', ...member() }],
+    });
+  };
+  return { coordinator, rebalance };
+}
+
+describe('the reconciler and a rebalance that completes during its pass', () => {
+  it('does not overwrite the newer assignment with the one it computed before waiting for its budget', async () => {
+    const { a: store, b: front } = stores();
+    const { coordinator, rebalance } = scripted();
+    const stats = newGroupMappingStats();
+    const cache = new MappingCache({ store, root: ROOT, logger, stats });
+    caches.push(cache);
+    const options = { store, root: ROOT, cache, logger, stats, isShuttingDown: () => false };
+    const lifecycle = new CoordinatorLifecycle({
+      ...options,
+      brokerId: 1,
+      coordinator: coordinator as never,
+      fullTopicName,
+    });
+    // 5 operations a second: the pass's write waits 200 ms for its budget.
+    const reconciler = new MappingReconciler({
+      ...options,
+      lifecycle,
+      coordinator: coordinator as never,
+      intervalMs: 60_000,
+      opsPerSecond: 5,
+      orphanGraceMs: 600_000,
+    });
+    const path = `${ROOT}/${HOST}-c`;
+    const stale = new Map([[fullTopicName('orders'), [7]]]);
+    await front.put(
+      path,
+      encodeNode({ groups: new Map([['g', { token: 't', broker: 0, at: 1, assigned: stale }]]) }),
+    );
+    cache.get({ clientHost: HOST, clientId: 'c' });
+    await flush();
+
+    const pass = reconciler.pass();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    rebalance({ orders: [2, 3] });
+    await lifecycle.drain();
+    await pass;
+    await lifecycle.drain();
+    const entry = (await readNode(store, path))!.groups.get('g')!;
+    expect(Object.fromEntries(entry.assigned!)).toEqual({ [fullTopicName('orders')]: [2, 3] });
+    reconciler.stop();
+    lifecycle.stop();
+  });
+
+  it('leaves a node alone while a publish for it is queued', async () => {
+    const { a: store } = stores();
+    const { coordinator, rebalance } = scripted();
+    const stats = newGroupMappingStats();
+    const cache = new MappingCache({ store, root: ROOT, logger, stats });
+    caches.push(cache);
+    const lifecycle = new CoordinatorLifecycle({
+      store,
+      root: ROOT,
+      cache,
+      logger,
+      stats,
+      isShuttingDown: () => false,
+      brokerId: 1,
+      coordinator: coordinator as never,
+      fullTopicName,
+    });
+    await flush();
+    store.fault = 'hang';
+    rebalance({ orders: [1] });
+    const [desired] = lifecycle.desiredClients('g');
+    const outcome = await Promise.race([
+      lifecycle.reconcile(desired, 'g'),
+      new Promise((resolve) => setTimeout(() => resolve('queued behind the publish'), 100)),
+    ]);
+    expect(outcome).toBe('unchanged');
+    store.release();
+    await lifecycle.drain();
+    expect((await readNode(store, `${ROOT}/${HOST}-c`))!.groups.get('g')!.assigned).toEqual(
+      new Map([[fullTopicName('orders'), [1]]]),
+    );
+    lifecycle.stop();
   });
 });
