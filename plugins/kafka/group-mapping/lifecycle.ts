@@ -21,9 +21,11 @@
  * full name). An entry found missing for a live member is re-created with a new token (a repair:
  * a node deleted by hand, or removed by a delete that raced a rejoin).
  *
- * A deleted group (DeleteGroups, or expired empty) has its entries removed from every node, one
- * node at a time: those are left by clients that asked FindCoordinator without joining (admin
- * tools, consumers committing without group management).
+ * A deleted group (DeleteGroups, or expired empty) has its entries removed from every node by a
+ * paced sweep, one node at a time (groups deleted meanwhile wait for the next sweep): those are
+ * left by clients that asked FindCoordinator without joining (admin tools, consumers committing
+ * without group management). A sweep that fails is retried with backoff; after 10 failures in a
+ * row its groups are left to the reconciler's orphan removal.
  */
 import type { Logger, MetadataStore } from '../../../src/api/index.js';
 import { CONSUMER_PROTOCOL_TYPE, assignedPartitions } from '../coordinator/consumer-protocol.js';
@@ -90,6 +92,10 @@ export interface Desired {
 const ATTEMPTS = 3;
 /** The queue of the sweeps for removed groups. */
 const SWEEP = 'sweep removed groups';
+/** A sweep that failed is tried again after 1 s, doubling to 1 min, 10 times in a row at most. */
+const SWEEP_RETRY_MS = 1000;
+const MAX_SWEEP_RETRY_MS = 60_000;
+const MAX_SWEEP_FAILURES = 10;
 
 export class CoordinatorLifecycle {
   /** groupId → node name → tracked. */
@@ -102,6 +108,11 @@ export class CoordinatorLifecycle {
   private readonly publishing = new Map<string, number>();
   /** Groups removed whose entries a sweep has yet to remove, with when they were removed. */
   private readonly removedGroups = new Map<string, number>();
+  /** A sweep is queued, running, or waiting out its backoff (`sweepTimer`). */
+  private sweepQueued = false;
+  private sweepTimer?: NodeJS.Timeout;
+  /** Sweeps in a row that could not visit every node. */
+  private sweepFailures = 0;
   private readonly unsubscribers: (() => void)[];
   private stopped = false;
 
@@ -124,6 +135,7 @@ export class CoordinatorLifecycle {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    clearTimeout(this.sweepTimer);
     for (const unsubscribe of this.unsubscribers) unsubscribe();
     this.release([...this.byGroup.keys()]);
   }
@@ -296,18 +308,68 @@ export class CoordinatorLifecycle {
     if (this.halted) return;
     this.release([groupId]);
     this.removedGroups.set(groupId, Date.now());
-    if (this.removedGroups.size === 1) this.enqueue(SWEEP, () => this.sweepRemovedGroups());
+    this.queueSweep();
+  }
+
+  /** Queues a sweep unless one is queued, running, or waiting out its backoff. */
+  private queueSweep(): void {
+    if (this.sweepQueued || this.halted) return;
+    this.sweepQueued = true;
+    void this.enqueue(SWEEP, async () => {
+      let complete = false;
+      try {
+        complete = await this.sweepRemovedGroups();
+      } finally {
+        this.sweepDone(complete);
+      }
+    });
+  }
+
+  /** After a sweep: another at once for groups removed meanwhile, or after a backoff on failure. */
+  private sweepDone(complete: boolean): void {
+    if (complete) this.sweepFailures = 0;
+    if (this.halted || this.removedGroups.size === 0) {
+      this.sweepQueued = false;
+      return;
+    }
+    if (complete) {
+      this.sweepQueued = false;
+      this.queueSweep();
+      return;
+    }
+    this.sweepFailures++;
+    if (this.sweepFailures >= MAX_SWEEP_FAILURES) {
+      this.options.logger.warn(
+        { groupIds: [...this.removedGroups.keys()], attempts: this.sweepFailures },
+        'removing the entries of deleted groups keeps failing; left to the reconciler',
+      );
+      this.removedGroups.clear();
+      this.sweepFailures = 0;
+      this.sweepQueued = false;
+      return;
+    }
+    const delay = Math.min(SWEEP_RETRY_MS * 2 ** (this.sweepFailures - 1), MAX_SWEEP_RETRY_MS);
+    this.sweepTimer = setTimeout(() => {
+      this.sweepTimer = undefined;
+      this.sweepQueued = false;
+      this.queueSweep();
+    }, delay);
+    this.sweepTimer.unref();
   }
 
   /**
    * Visits every node, one after the other (a bounded load on the store), removing the entries
-   * of the groups removed so far; groups removed meanwhile wait for the next pass.
+   * of the groups removed so far; groups removed meanwhile wait for the next pass. Resolves to
+   * whether every node was done: the groups swept are forgotten only then. Throws when the nodes
+   * cannot be listed.
    */
-  private async sweepRemovedGroups(): Promise<void> {
+  private async sweepRemovedGroups(): Promise<boolean> {
+    if (this.removedGroups.size === 0) return true;
     const removed = new Map(this.removedGroups);
     const names = await this.options.store.children(this.options.root);
+    let failed = 0;
     for (const name of names) {
-      if (this.halted) break;
+      if (this.halted) return false;
       const path = nodePath(this.options.root, name);
       await this.enqueue(path, async () => {
         let count = 0;
@@ -323,16 +385,19 @@ export class CoordinatorLifecycle {
             count++;
           }
           return count > 0 ? next : UNCHANGED;
+        }).catch((err: unknown) => {
+          failed++;
+          throw err;
         });
         if (outcome !== 'unchanged') this.options.stats.orphansRemoved += count;
       });
+      // The store fails: the next sweep, after a backoff, starts over.
+      if (failed > 0) return false;
     }
     for (const [groupId, removedAt] of removed) {
       if (this.removedGroups.get(groupId) === removedAt) this.removedGroups.delete(groupId);
     }
-    if (this.removedGroups.size > 0 && !this.halted) {
-      this.enqueue(SWEEP, () => this.sweepRemovedGroups());
-    }
+    return true;
   }
 
   // ---- store work -----------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import {
   coordinatorSide,
   fullTopicName,
 } from './helpers.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const caches: MappingCache[] = [];
 afterEach(() => {
@@ -74,6 +75,18 @@ function leave(h: Harness, member: Joined, groupId = 'g') {
   return h.coordinator.leaveGroup({
     groupId,
     members: [{ memberId: member.memberId, groupInstanceId: null, reason: null }],
+  });
+}
+
+/** A consumer outside group management commits for the group: it exists, Empty. */
+async function commitWithoutMembers(h: Harness, groupId: string) {
+  await h.coordinator.commitOffsets({
+    groupId,
+    generationId: -1,
+    memberId: '',
+    groupInstanceId: null,
+    retentionTimeMs: -1,
+    offsets: [{ topic: 'orders', partition: 0, offset: 1, leaderEpoch: -1, metadata: null }],
   });
 }
 
@@ -206,6 +219,28 @@ describe('the coordinator lifecycle', () => {
     await settle();
     expect([...(await node('admin'))!.groups.keys()]).toEqual(['other']);
     expect(stats.orphansRemoved).toBe(1);
+  });
+
+  it('sweeps again, with backoff, after a sweep failed, and includes the groups deleted meanwhile', async () => {
+    const { h, store, stats, front, settle, node } = setUp();
+    await front.record({ clientHost: HOST, clientId: 'admin' }, ['g1', 'g2', 'other']);
+    for (const groupId of ['g1', 'g2']) await commitWithoutMembers(h, groupId);
+    const children = store.children.bind(store);
+    let failures = 1;
+    store.children = (path) =>
+      failures-- > 0 ? Promise.reject(new Error('no quorum')) : children(path);
+    expect(await h.coordinator.deleteGroups(['g1'])).toEqual([{ groupId: 'g1', errorCode: 0 }]);
+    await settle();
+    expect(stats.coordinatorFailures).toBe(1);
+    expect(await h.coordinator.deleteGroups(['g2'])).toEqual([{ groupId: 'g2', errorCode: 0 }]);
+    await settle();
+    await waitFor(
+      'the sweep to be retried',
+      async () => (await node('admin'))!.groups.size === 1,
+      5000,
+    );
+    expect([...(await node('admin'))!.groups.keys()]).toEqual(['other']);
+    expect(stats.orphansRemoved).toBe(2);
   });
 
   it('deletes nothing when the group is unloaded, nor once the broker shuts down', async () => {
