@@ -21,6 +21,7 @@ import {
   type MetadataStore,
   type Notification,
   type PutOptions,
+  type ReadOptions,
   type SessionEvent,
   type Stat,
 } from './types.js';
@@ -185,12 +186,13 @@ export class MemoryMetadataStore implements MetadataStore {
     private readonly session: number,
   ) {}
 
-  async get(path: string): Promise<GetResult | null> {
+  // Every session hears of every change: reading with or without a watch is the same.
+  async get(path: string, _options?: ReadOptions): Promise<GetResult | null> {
     const node = this.tree.get(checkPath(path));
     return node ? { value: node.value, stat: statOf(node) } : null;
   }
 
-  async exists(path: string): Promise<Stat | null> {
+  async exists(path: string, _options?: ReadOptions): Promise<Stat | null> {
     const node = this.tree.get(checkPath(path));
     return node ? statOf(node) : null;
   }
@@ -239,8 +241,13 @@ export class MemoryMetadataStore implements MetadataStore {
     this.tree.remove(path);
   }
 
-  async children(path: string): Promise<string[]> {
+  async children(path: string, _options?: ReadOptions): Promise<string[]> {
     return this.tree.childrenOf(checkPath(path));
+  }
+
+  /** Every change is notified here, wanted or not: nothing to drop. */
+  unwatch(path: string): void {
+    checkPath(path);
   }
 
   onNotification(listener: (n: Notification) => void): () => void {

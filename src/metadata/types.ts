@@ -29,6 +29,15 @@ export interface PutOptions {
   ephemeral?: boolean;
 }
 
+export interface ReadOptions {
+  /**
+   * Whether the read registers interest in the path (see `onNotification`). Default true. False
+   * for a one-off read (a scan, a read-modify-write): on ZooKeeper it leaves no watch behind
+   * unless the path is watched already, in which case it stays watched.
+   */
+  watch?: boolean;
+}
+
 export type NotificationType = 'created' | 'modified' | 'deleted' | 'children-changed';
 
 export interface Notification {
@@ -82,29 +91,38 @@ export class MetadataUnavailableError extends Error {
 export type SessionEvent = 'connected' | 'disconnected' | 'expired' | 'reconnected';
 
 export interface MetadataStore {
-  get(path: string): Promise<GetResult | null>;
+  get(path: string, options?: ReadOptions): Promise<GetResult | null>;
   /** Creates missing parents as persistent nodes. Returns the node's new stat. */
   put(path: string, value: Buffer, options?: PutOptions): Promise<Stat>;
   /** Deletes the node; with expectedVersion, only if it matches (BadVersionError otherwise). */
   delete(path: string, expectedVersion?: number): Promise<void>;
   /** Deletes the node and everything below it. */
   deleteRecursive(path: string): Promise<void>;
-  exists(path: string): Promise<Stat | null>;
+  exists(path: string, options?: ReadOptions): Promise<Stat | null>;
   /** Child names (not paths), sorted. Empty when the node does not exist. */
-  children(path: string): Promise<string[]>;
+  children(path: string, options?: ReadOptions): Promise<string[]>;
   /**
    * Registers a listener for changes; returns an unsubscribe function. Which paths notify:
    * - in-memory store: every change anywhere in the tree, synchronously, to every session;
-   * - ZooKeeper store: only paths this store has read. `get` and `exists` register interest in a
-   *   path (then `created`, `modified`, `deleted`); `children` registers interest in its children
-   *   (`children-changed`, `deleted`, and `created` when the node was missing). Interest lasts
-   *   as long as the store; watches are re-armed after every event and after a new session.
+   * - ZooKeeper store: only paths this store has read with interest (reads watch by default; see
+   *   `ReadOptions`). `get` and `exists` register interest in a path (then `created`,
+   *   `modified`, `deleted`); `children` registers interest in its children (`children-changed`,
+   *   `deleted`, and `created` when the node was missing). Interest lasts until `unwatch`, or as
+   *   long as the store; watches are re-armed after every event and after a new session.
    *   Notifications are asynchronous and may coalesce several quick changes into one: a listener
    *   re-reads the node rather than inferring its value from the event. Once a read has
    *   returned, any later change to what it read is notified (watches are re-armed before
    *   listeners hear of the event that fired them).
    */
   onNotification(listener: (n: Notification) => void): () => void;
+  /**
+   * Drops the store's interest in the path, its data and its children alike (interest belongs to
+   * the store, not to one listener: only the path's owner should call this). No notification
+   * for the path follows, until a read registers interest again. ZooKeeper (3.4 protocol) cannot
+   * remove a watch: the one armed on the server stays until it fires once, unnoticed. The
+   * in-memory store notifies everything and does nothing here.
+   */
+  unwatch(path: string): void;
   /** Registers a listener for session events (see `SessionEvent`); returns an unsubscribe function. */
   onSessionEvent(listener: (event: SessionEvent) => void): () => void;
   /** Ends the session: its ephemeral nodes go. Later writes fail (ZooKeeper: all operations). */

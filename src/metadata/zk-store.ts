@@ -29,6 +29,7 @@ import {
   type Notification,
   type NotificationType,
   type PutOptions,
+  type ReadOptions,
   type SessionEvent,
   type Stat,
 } from './types.js';
@@ -270,8 +271,19 @@ export class ZooKeeperMetadataStore implements MetadataStore {
 
   // ---- MetadataStore ----------------------------------------------------------------------
 
-  async get(path: string): Promise<GetResult | null> {
+  async get(path: string, options: ReadOptions = {}): Promise<GetResult | null> {
     checkPath(path);
+    if (options.watch === false && !this.dataInterest.has(path)) {
+      return this.run('get', path, async (conn, op) => {
+        try {
+          const { data, stat } = await this.zkGetData(conn, op, this.full(path), undefined);
+          return { value: data, stat: toStat(stat) };
+        } catch (err) {
+          if (codeOf(err) === Code.NO_NODE) return null;
+          throw err;
+        }
+      });
+    }
     this.dataInterest.add(path);
     return this.run('get', path, async (conn, op) => {
       const full = this.full(path);
@@ -300,8 +312,14 @@ export class ZooKeeperMetadataStore implements MetadataStore {
     });
   }
 
-  async exists(path: string): Promise<Stat | null> {
+  async exists(path: string, options: ReadOptions = {}): Promise<Stat | null> {
     checkPath(path);
+    if (options.watch === false && !this.dataInterest.has(path)) {
+      return this.run('exists', path, async (conn, op) => {
+        const stat = await this.zkExists(conn, op, this.full(path), undefined);
+        return stat ? toStat(stat) : null;
+      });
+    }
     this.dataInterest.add(path);
     return this.run('exists', path, async (conn, op) => {
       const stat = conn.dataArmed.has(path)
@@ -312,8 +330,18 @@ export class ZooKeeperMetadataStore implements MetadataStore {
     });
   }
 
-  async children(path: string): Promise<string[]> {
+  async children(path: string, options: ReadOptions = {}): Promise<string[]> {
     checkPath(path);
+    if (options.watch === false && !this.childInterest.has(path)) {
+      return this.run('children', path, async (conn, op) => {
+        try {
+          return await this.zkGetChildren(conn, op, this.full(path), undefined);
+        } catch (err) {
+          if (codeOf(err) === Code.NO_NODE) return [];
+          throw err;
+        }
+      });
+    }
     this.childInterest.add(path);
     return this.run('children', path, async (conn, op) => {
       if (conn.childArmed.has(path)) {
@@ -391,6 +419,20 @@ export class ZooKeeperMetadataStore implements MetadataStore {
   onNotification(listener: (n: Notification) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Forgets the path's interest. A watch already armed on the server stays until it fires (the
+   * 3.4 protocol cannot remove one); it then notifies nothing and is not re-armed. A read with
+   * interest before it fires relies on it, as on any armed watch.
+   */
+  unwatch(path: string): void {
+    checkPath(path);
+    this.dataInterest.delete(path);
+    this.childInterest.delete(path);
+    this.lastData.delete(path);
+    this.lastChildren.delete(path);
+    this.dropWatchers(this.conn, path);
   }
 
   onSessionEvent(listener: (event: SessionEvent) => void): () => void {
@@ -581,6 +623,14 @@ export class ZooKeeperMetadataStore implements MetadataStore {
     return watcher;
   }
 
+  /** Forgets the path's watcher functions that no interest needs and no armed watch holds. */
+  private dropWatchers(conn: Connection, path: string): void {
+    if (!this.dataInterest.has(path) && !conn.dataArmed.has(path)) conn.dataWatchers.delete(path);
+    if (!this.childInterest.has(path) && !conn.childArmed.has(path)) {
+      conn.childWatchers.delete(path);
+    }
+  }
+
   /** `exists` with the path's data watcher: a data watch if it exists, else an existence one. */
   private async armExistence(conn: Connection, op: Op, path: string): Promise<ZkStat | null> {
     return this.zkExists(conn, op, this.full(path), this.dataWatcher(conn, path));
@@ -658,6 +708,11 @@ export class ZooKeeperMetadataStore implements MetadataStore {
   }
 
   private async rearmThenNotify(conn: Connection, path: string, type: number): Promise<void> {
+    if (!this.dataInterest.has(path) && !this.childInterest.has(path)) {
+      // Unwatched since this watch was armed: it ends here, unnoticed.
+      this.dropWatchers(conn, path);
+      return;
+    }
     let exists: boolean | undefined;
     try {
       exists = await this.armPath(conn, path, false);

@@ -222,6 +222,23 @@ describe.each(implementations)('metadata store contract: $name', (impl) => {
     expect(seen.sessions).toEqual([]);
   });
 
+  it('reads without a watch what a watched read reads, and takes unwatch for any path', async () => {
+    const ns = impl.namespace();
+    const writer = await ns.open();
+    const reader = await ns.open();
+    await writer.put('/r/a', Buffer.from('1'));
+    expect((await reader.get('/r/a', { watch: false }))?.value.toString()).toBe('1');
+    expect((await reader.get('/r/a', { watch: false }))?.stat.version).toBe(0);
+    expect(await reader.get('/r/none', { watch: false })).toBeNull();
+    expect((await reader.exists('/r/a', { watch: false }))?.version).toBe(0);
+    expect(await reader.exists('/r/none', { watch: false })).toBeNull();
+    expect(await reader.children('/r', { watch: false })).toEqual(['a']);
+    expect(await reader.children('/none', { watch: false })).toEqual([]);
+    reader.unwatch('/r/a');
+    reader.unwatch('/never-read');
+    expect((await reader.get('/r/a'))?.value.toString()).toBe('1');
+  });
+
   it('feeds a metadata cache that drops what changes', async () => {
     const ns = impl.namespace();
     const writer = await ns.open();
@@ -311,6 +328,55 @@ describe('ZooKeeper store', () => {
       zk.resume();
     }
     await waitFor('answers again', () => store.get('/before').catch(() => null), 10_000);
+  });
+
+  it('leaves no watch for a read without one, and notifies nothing more for an unwatched path', async () => {
+    const store = await openZk('/unwatch');
+    const other = await openZk('/unwatch');
+    await other.put('/m/a', Buffer.from('1'));
+    const seen = record(store);
+    /** A change to a watched marker, seen: events from the changes before it had their turn. */
+    let markers = 0;
+    const settled = async () => {
+      const marker = `/marker${++markers}`;
+      expect(await store.get(marker)).toBeNull();
+      await other.put(marker, Buffer.alloc(0));
+      await seen.saw('created', marker);
+      return seen.notifications.filter((n) => !n.path.startsWith('/marker'));
+    };
+
+    expect((await store.get('/m/a', { watch: false }))?.value.toString()).toBe('1');
+    expect(await store.get('/m/none', { watch: false })).toBeNull();
+    expect(await store.exists('/m/a', { watch: false })).not.toBeNull();
+    expect(await store.children('/m', { watch: false })).toEqual(['a']);
+    await other.put('/m/a', Buffer.from('2'));
+    await other.put('/m/none', Buffer.from('1'));
+    expect(await settled()).toEqual([]);
+
+    // Watched, then unwatched: the watch armed on the server fires once, unnoticed, and is not
+    // re-armed.
+    expect((await store.get('/m/a'))?.value.toString()).toBe('2');
+    expect(await store.children('/m')).toEqual(['a', 'none']);
+    await other.put('/m/a', Buffer.from('3'));
+    await seen.saw('modified', '/m/a');
+    seen.notifications.length = 0;
+    store.unwatch('/m/a');
+    store.unwatch('/m');
+    await other.put('/m/a', Buffer.from('4'));
+    await other.put('/m/b', Buffer.from('1'));
+    await other.put('/m/a', Buffer.from('5'));
+    await other.delete('/m/b');
+    expect(await settled()).toEqual([]);
+    // A watched read while the server's watch may still be armed: watched again either way.
+    expect((await store.get('/m/a'))?.value.toString()).toBe('5');
+    await other.put('/m/a', Buffer.from('6'));
+    await seen.saw('modified', '/m/a');
+
+    // A one-off read of a watched path keeps it watched.
+    seen.notifications.length = 0;
+    expect((await store.get('/m/a', { watch: false }))?.value.toString()).toBe('6');
+    await other.put('/m/a', Buffer.from('7'));
+    await seen.saw('modified', '/m/a');
   });
 
   it('after session expiry: opens a new session, re-creates its ephemerals, re-arms its watches', async () => {

@@ -402,6 +402,7 @@ class ScriptedSession implements MetadataStore {
   exists = (path: string) => this.inner.exists(path);
   children = (path: string) => this.inner.children(path);
   onNotification = (listener: (n: Notification) => void) => this.inner.onNotification(listener);
+  unwatch = (path: string) => this.inner.unwatch(path);
   close = () => this.inner.close();
   onSessionEvent(listener: (e: SessionEvent) => void): () => void {
     this.sessionListeners.add(listener);

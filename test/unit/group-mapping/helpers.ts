@@ -7,6 +7,7 @@ import {
   type MetadataStore,
   type Notification,
   type PutOptions,
+  type ReadOptions,
   type SessionEvent,
   type Stat,
 } from '../../../src/metadata/index.js';
@@ -28,6 +29,10 @@ export class FaultyStore implements MetadataStore {
   fault: Fault = 'ok';
   /** Operations started, by name. */
   readonly calls: string[] = [];
+  /** Reads started, with whether they asked for a watch (the default). */
+  readonly reads: { op: string; path: string; watch: boolean }[] = [];
+  /** Paths unwatched. */
+  readonly unwatched: string[] = [];
   private hung: (() => void)[] = [];
 
   constructor(readonly inner: MetadataStore) {}
@@ -46,9 +51,10 @@ export class FaultyStore implements MetadataStore {
     if (this.fault === 'hang') await new Promise<void>((resolve) => this.hung.push(resolve));
   }
 
-  async get(path: string): Promise<GetResult | null> {
+  async get(path: string, options?: ReadOptions): Promise<GetResult | null> {
+    this.reads.push({ op: 'get', path, watch: options?.watch ?? true });
     await this.gate('get');
-    return this.inner.get(path);
+    return this.inner.get(path, options);
   }
   async put(path: string, value: Buffer, options?: PutOptions): Promise<Stat> {
     await this.gate('put');
@@ -62,13 +68,19 @@ export class FaultyStore implements MetadataStore {
     await this.gate('deleteRecursive');
     return this.inner.deleteRecursive(path);
   }
-  async exists(path: string): Promise<Stat | null> {
+  async exists(path: string, options?: ReadOptions): Promise<Stat | null> {
+    this.reads.push({ op: 'exists', path, watch: options?.watch ?? true });
     await this.gate('exists');
-    return this.inner.exists(path);
+    return this.inner.exists(path, options);
   }
-  async children(path: string): Promise<string[]> {
+  async children(path: string, options?: ReadOptions): Promise<string[]> {
+    this.reads.push({ op: 'children', path, watch: options?.watch ?? true });
     await this.gate('children');
-    return this.inner.children(path);
+    return this.inner.children(path, options);
+  }
+  unwatch(path: string): void {
+    this.unwatched.push(path);
+    this.inner.unwatch(path);
   }
   onNotification(listener: (n: Notification) => void): () => void {
     return this.inner.onNotification(listener);

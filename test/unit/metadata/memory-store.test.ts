@@ -47,6 +47,24 @@ describe('in-memory metadata store', () => {
     await expect(owner.put('/x', Buffer.alloc(0))).rejects.toThrow(/closed/);
   });
 
+  it('reads alike with or without a watch, and notifies every change, unwatched or not', async () => {
+    const tree = new MemoryMetadataTree();
+    const writer = tree.newSession();
+    const reader = tree.newSession();
+    const seen: Notification[] = [];
+    reader.onNotification((n) => seen.push(n));
+    await writer.put('/m/a', Buffer.from('1'));
+    expect((await reader.get('/m/a', { watch: false }))?.value.toString()).toBe('1');
+    expect((await reader.exists('/m/a', { watch: false }))?.version).toBe(0);
+    expect(await reader.children('/m', { watch: false })).toEqual(['a']);
+    reader.unwatch('/m/a');
+    reader.unwatch('/m');
+    seen.length = 0;
+    await writer.put('/m/a', Buffer.from('2'));
+    expect(seen).toEqual([{ type: 'modified', path: '/m/a' }]);
+    expect(() => reader.unwatch('relative')).toThrow(/invalid metadata path/);
+  });
+
   describe('with a snapshot file', () => {
     let dir: string;
     beforeEach(async () => {

@@ -29,6 +29,7 @@ function counting(store: MetadataStore) {
     exists: (path) => store.exists(path),
     children: (path) => store.children(path),
     onNotification: (listener) => store.onNotification(listener),
+    unwatch: (path) => store.unwatch(path),
     onSessionEvent: (listener) => {
       sessionListeners.add(listener);
       return () => sessionListeners.delete(listener);

@@ -27,6 +27,7 @@ function instrumented(store: MetadataStore, failPut?: (attempt: number) => Error
     exists: (path) => store.exists(path),
     children: (path) => store.children(path),
     onNotification: (listener) => store.onNotification(listener),
+    unwatch: (path) => store.unwatch(path),
     onSessionEvent: (listener) => store.onSessionEvent(listener),
     close: () => store.close(),
   };
