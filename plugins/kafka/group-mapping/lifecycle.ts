@@ -366,7 +366,7 @@ export class CoordinatorLifecycle {
   private async sweepRemovedGroups(): Promise<boolean> {
     if (this.removedGroups.size === 0) return true;
     const removed = new Map(this.removedGroups);
-    const names = await this.options.store.children(this.options.root);
+    const names = await this.options.store.children(this.options.root, { watch: false });
     let failed = 0;
     for (const name of names) {
       if (this.halted) return false;

@@ -3,7 +3,9 @@
  * that the fetch path learns a client's groups without ever waiting on the store.
  *
  * - `get` answers at once from the cache; a client not cached yet is read in the background
- *   (which, on ZooKeeper, also watches its node) and answers `loading` until then.
+ *   (which, on ZooKeeper, also watches its node) and answers `loading` until then. A node that
+ *   leaves the cache is unwatched: a broker watches the nodes of the clients it serves, and the
+ *   mapping's other reads (writes, the reconciler's scan, the sweep) watch nothing.
  * - A read that fails is retried with backoff (200 ms doubling to 5 s); meanwhile the last answer
  *   stands (or `loading` for a node never read).
  * - A change to a cached node (created, modified, deleted) reads it again; a new session after an
@@ -290,5 +292,7 @@ export class MappingCache {
     if (ids?.size === 0) this.byHost.delete(node.client.clientHost);
     clearTimeout(node.retryTimer);
     clearTimeout(node.wakeTimer);
+    // Not cached, not watched: a broker watches only the nodes of the clients it serves.
+    this.options.store.unwatch(node.path);
   }
 }

@@ -33,7 +33,8 @@ export async function updateNode(
   options: UpdateOptions,
 ): Promise<UpdateOutcome> {
   for (let attempt = 1; ; attempt++) {
-    const read = await store.get(path);
+    // A one-off read: the node is watched by whoever caches it, not by every writer.
+    const read = await store.get(path, { watch: false });
     const current = read === null ? null : decodeNode(read.value);
     const next = change(current);
     try {

@@ -121,14 +121,15 @@ export class MappingReconciler {
   private async removeOrphans(spend: Spend): Promise<void> {
     const { store, root, coordinator, lifecycle, orphanGraceMs } = this.options;
     if (!(await spend(1))) return;
-    const names = await store.children(root);
+    // One-off reads: a scan must not leave this broker watching the root and every node.
+    const names = await store.children(root, { watch: false });
     const start = names.findIndex((name) => name > this.cursor);
     const ordered = start === -1 ? names : [...names.slice(start), ...names.slice(0, start)];
     for (const name of ordered) {
       const client = clientOfNodeName(name);
       if (client === null) continue;
       if (!(await spend(1))) return;
-      const read = await store.get(nodePath(root, name));
+      const read = await store.get(nodePath(root, name), { watch: false });
       if (read === null) {
         this.cursor = name;
         continue;

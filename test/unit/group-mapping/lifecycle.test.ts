@@ -209,14 +209,20 @@ describe('the coordinator lifecycle', () => {
   });
 
   it('removes the entries a deleted group left behind', async () => {
-    const { h, stats, front, settle, node } = setUp();
+    const { h, store, stats, front, settle, node } = setUp();
     // An admin tool asked for the group's coordinator; it never joined.
     await front.record({ clientHost: HOST, clientId: 'admin' }, ['g', 'other']);
     const [m] = await stable(h, [{ clientId: 'c' }]);
     await leave(h, m);
     await settle();
+    store.reads.length = 0;
     expect(await h.coordinator.deleteGroups(['g'])).toEqual([{ groupId: 'g', errorCode: 0 }]);
     await settle();
+    // The sweep's reads (the root's children, the nodes it edits) leave no watch behind.
+    expect(store.reads).toEqual([
+      { op: 'children', path: ROOT, watch: false },
+      { op: 'get', path: `${ROOT}/${HOST}-admin`, watch: false },
+    ]);
     expect([...(await node('admin'))!.groups.keys()]).toEqual(['other']);
     expect(stats.orphansRemoved).toBe(1);
   });

@@ -146,6 +146,8 @@ describe('the reconciler', () => {
     }
     for (const calls of passes) expect(calls.length).toBeLessThanOrEqual(4);
     expect(passes[0]).toEqual(['children', 'get', 'get', 'delete']);
+    // One-off reads: the scan leaves this broker watching neither the root nor the nodes.
+    expect(store.reads.filter((r) => r.watch)).toEqual([]);
     expect(stats.orphansRemoved).toBe(3);
     for (const id of ['a', 'b', 'c']) expect(await node(id)).toBeNull();
   });

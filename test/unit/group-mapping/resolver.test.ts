@@ -355,5 +355,7 @@ describe('the resolver', () => {
     expect(cache.find(client(0))).toBeDefined();
     expect(cache.find(client(3))).toBeDefined();
     await flush();
+    // What leaves the cache is no longer watched.
+    expect(a.unwatched).toEqual([`${ROOT}/10.0.0.1-c1`, `${ROOT}/10.0.0.1-c2`]);
   });
 });

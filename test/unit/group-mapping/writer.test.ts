@@ -28,6 +28,8 @@ describe('the FindCoordinator writer', () => {
     const third = await w.record(CLIENT, ['g1']);
     expect(first).not.toBeNull();
     expect(new Set([first, second, third]).size).toBe(3);
+    // Its reads are one-off: the broker answering FindCoordinator does not watch the node.
+    expect(a.reads.map((r) => r.watch)).toEqual([false, false, false]);
     const node = (await readNode(a, PATH))!;
     expect([...node.groups.keys()].sort()).toEqual(['g1', 'g2', 'g3']);
     expect(node.groups.get('g1')).toMatchObject({ token: third, broker: 7 });
