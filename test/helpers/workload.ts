@@ -12,9 +12,18 @@ import { waitFor } from './wait.js';
 export interface GroupSpec {
   group: string;
   topic: string;
+  /**
+   * The members the workload runs. None: the topic is produced to, and the test drives the
+   * group itself (nothing waits for the workload's members to consume it).
+   */
   members: ('kafkajs' | 'kcat')[];
-  /** client.id of each member; default `<group>-<client>-<i>`. */
+  /**
+   * client.id of each member; default `<group>-kcat-<i>` for kcat, and for kafkajs the
+   * workload's own `workload` (one kafkajs client for every such member, as its producer's).
+   */
   clientIds?: string[];
+  /** The brokers the members bootstrap from (kcat -b, kafkajs brokers); default all of them. */
+  bootstrap?: string[];
 }
 
 /** A consumed message, stamped when the workload saw it. */
@@ -30,6 +39,8 @@ export interface Member {
   /** kcat: SIGSTOP (heartbeats stop too); kafkajs: pauses fetching only. */
   pause(): void;
   resume(): void;
+  /** What it printed lately (kcat), for failure messages. */
+  describe(): string;
 }
 
 /** Pause between two sends to one partition: about 40 messages/s per partition. */
@@ -119,10 +130,18 @@ export class Workload {
   }
 
   private async startMember(spec: GroupSpec, client: Member['client'], i: number): Promise<Member> {
-    const clientId = spec.clientIds?.[i] ?? `${spec.group}-${client}-${i}`;
-    if (client === 'kcat') return this.kcat(spec, clientId);
+    if (client === 'kcat') return this.kcat(spec, spec.clientIds?.[i] ?? `${spec.group}-kcat-${i}`);
     const seen: Seen[] = [];
-    const consumer: Consumer = this.kafka.consumer({
+    const own = spec.clientIds?.[i] !== undefined || spec.bootstrap !== undefined;
+    const kafka = !own
+      ? this.kafka
+      : new Kafka({
+          brokers: spec.bootstrap ?? this.bootstrap,
+          clientId: spec.clientIds?.[i] ?? 'workload',
+          logLevel: logLevel.NOTHING,
+          retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 },
+        });
+    const consumer: Consumer = kafka.consumer({
       groupId: spec.group,
       sessionTimeout: 10_000,
       heartbeatInterval: 1000,
@@ -146,13 +165,14 @@ export class Workload {
       stop: () => consumer.disconnect(),
       pause: () => consumer.pause([{ topic: spec.topic }]),
       resume: () => consumer.resume([{ topic: spec.topic }]),
+      describe: () => `kafkajs member of ${spec.group}: ${seen.length} consumed`,
     };
   }
 
   /** kcat prints what it consumes; its lines are stamped as they arrive (every 20 ms). */
   private kcat(spec: GroupSpec, clientId: string): Member {
     const process: MemberProcess = kcatMember(clientId, {
-      bootstrap: this.bootstrap.join(','),
+      bootstrap: (spec.bootstrap ?? this.bootstrap).join(','),
       group: spec.group,
       topic: spec.topic,
       clientId,
@@ -172,6 +192,7 @@ export class Workload {
       },
       pause: () => process.signal('SIGSTOP'),
       resume: () => process.signal('SIGCONT'),
+      describe: () => process.describe(),
     };
   }
 
@@ -187,10 +208,15 @@ export class Workload {
     return first.size === this.partitions ? Math.max(...first.values()) : null;
   }
 
+  /** The groups whose members the workload runs. */
+  get consuming(): GroupSpec[] {
+    return this.groups.filter((g) => g.members.length > 0);
+  }
+
   async allResumedSince(since: number): Promise<void> {
     await waitFor(
       'every group to consume fresh messages from every partition',
-      () => this.groups.every((spec) => this.resumedAt(spec, since) !== null),
+      () => this.consuming.every((spec) => this.resumedAt(spec, since) !== null),
       RECOVERY_TIMEOUT_MS,
       20,
     );
@@ -205,7 +231,7 @@ export class Workload {
   /** Committed offsets by group, then `topic/partition`. */
   async committedOffsets(): Promise<Map<string, Map<string, number>>> {
     const all = new Map<string, Map<string, number>>();
-    for (const spec of this.groups) {
+    for (const spec of this.consuming) {
       const answer = await this.admin!.fetchOffsets({ groupId: spec.group, topics: [spec.topic] });
       const offsets = new Map<string, number>();
       for (const { topic, partitions } of answer) {
@@ -219,7 +245,7 @@ export class Workload {
   /** Waits until every group has consumed every acknowledged message of its topic. */
   async awaitConsumedAll(): Promise<string[]> {
     const missing = () =>
-      this.groups.flatMap((spec) => {
+      this.consuming.flatMap((spec) => {
         const seen = new Set(
           this.members.get(spec.group)!.flatMap((m) => m.seen.map((s) => s.value)),
         );
@@ -244,7 +270,7 @@ export class Workload {
     const behind = async () => {
       const committed = await this.committedOffsets();
       const out: string[] = [];
-      for (const spec of this.groups) {
+      for (const spec of this.consuming) {
         for (const { partition, high } of await this.admin!.fetchTopicOffsets(spec.topic)) {
           const at = committed.get(spec.group)!.get(`${spec.topic}/${partition}`);
           if (at !== Number(high))
