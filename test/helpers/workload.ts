@@ -5,7 +5,15 @@
  * (child processes), every consumed message stamped with when it was seen.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
+import {
+  Kafka,
+  logLevel,
+  PartitionAssigners,
+  type Admin,
+  type Consumer,
+  type PartitionAssigner,
+  type Producer,
+} from 'kafkajs';
 import { kcatMember, type Consumed, type MemberProcess } from './group-clients.js';
 import { waitFor } from './wait.js';
 
@@ -42,6 +50,17 @@ export interface Member {
   /** What it printed lately (kcat), for failure messages. */
   describe(): string;
 }
+
+/**
+ * kafkajs's round-robin assignor under librdkafka's name for it: a group has to agree on one
+ * protocol name, and kafkajs (`RoundRobinAssigner`) and librdkafka (`range`, `roundrobin`) share
+ * none, so the second of a kafkajs and a kcat member to join would be refused
+ * (INCONSISTENT_GROUP_PROTOCOL) and a mixed group would run on one member.
+ */
+const roundRobin: PartitionAssigner = (config) => ({
+  ...PartitionAssigners.roundRobin(config),
+  name: 'roundrobin',
+});
 
 /** Pause between two sends to one partition: about 40 messages/s per partition. */
 const SEND_INTERVAL_MS = 25;
@@ -143,6 +162,7 @@ export class Workload {
         });
     const consumer: Consumer = kafka.consumer({
       groupId: spec.group,
+      partitionAssigners: [roundRobin],
       sessionTimeout: 10_000,
       heartbeatInterval: 1000,
       maxWaitTimeInMs: 250,
