@@ -133,9 +133,11 @@ export class RawConnection {
     version: number,
     body: RequestTypes[K],
     correlationId = 1,
+    /** How long to wait for the answer (a JoinGroup waits for the rebalance). */
+    timeoutMs = 5000,
   ) {
     this.write(encodeRequestFrame(apiKey, version, correlationId, body, this.clientId));
-    const frame = await this.readFrame();
+    const frame = await this.readFrame(timeoutMs);
     if (!frame) throw new Error('connection closed instead of a response');
     return decodeResponseFrame(apiKey, version, frame);
   }
