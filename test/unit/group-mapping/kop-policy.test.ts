@@ -83,4 +83,53 @@ describe('the kop policy', () => {
     policy.connectionClosed(CLIENT, 7);
     expect(policy.groupOf(CLIENT, 7)).toBeNull();
   });
+
+  it('deletes each node once on close, whatever number of FindCoordinators wrote it', async () => {
+    const { a } = stores();
+    const { policy, stats, findCoordinator } = kop(a);
+    for (let i = 0; i < 5; i++) await findCoordinator(1, ['g']);
+    await findCoordinator(1, ['h']);
+    a.calls.length = 0;
+    policy.connectionClosed(CLIENT, 1);
+    await policy.drain();
+    // One read and one delete of the node: no concurrent updates conflicting with each other.
+    expect(a.calls).toEqual(['get', 'delete']);
+    expect(await readNode(a, PATH)).toBeNull();
+    expect(stats.deletes).toBe(2);
+  });
+
+  it('runs the deletes of two connections closing together one after the other', async () => {
+    const { a } = stores();
+    const { policy, stats, findCoordinator } = kop(a);
+    await findCoordinator(1, ['g']);
+    await findCoordinator(2, ['h']);
+    a.calls.length = 0;
+    policy.connectionClosed(CLIENT, 1);
+    policy.connectionClosed(CLIENT, 2);
+    await policy.drain();
+    expect(a.calls).toEqual(['get', 'put', 'get', 'delete']);
+    expect(await readNode(a, PATH)).toBeNull();
+    expect(stats.deletes).toBe(2);
+  });
+
+  it('keeps nothing for a closed connection, and deletes what is written for one', async () => {
+    const { a, b } = stores();
+    const { policy, findCoordinator } = kop(a);
+    policy.connectionClosed(CLIENT, 7);
+    // The fetch path asks again, for counts it kept, with the connection they came on.
+    expect(policy.groupOf(CLIENT, 7)).toBeUndefined();
+    await flush();
+    expect(policy.groupOf(CLIENT, 7)).toBeNull();
+    await b.put(PATH, Buffer.from('g'));
+    await flush();
+    expect(policy.groupOf(CLIENT, 7)).toBe('g');
+    await b.delete(PATH);
+    await flush();
+
+    // A FindCoordinator answered after its connection closed: its write is deleted.
+    policy.connectionClosed(CLIENT, 8);
+    await findCoordinator(8, ['g']);
+    await policy.drain();
+    expect(await readNode(a, PATH)).toBeNull();
+  });
 });
