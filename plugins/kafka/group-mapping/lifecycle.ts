@@ -414,7 +414,9 @@ export class CoordinatorLifecycle {
     wanted: Assigned | null | undefined | (() => Assigned | null | undefined),
     adopt: boolean,
   ): Promise<PublishOutcome> {
-    const path = nodePath(this.options.root, nodeName(client));
+    const name = nodeName(client);
+    const path = nodePath(this.options.root, name);
+    const trackedAtStart = this.byGroup.get(groupId)?.get(name);
     let result: PublishOutcome = 'unchanged';
     this.publishing.set(path, (this.publishing.get(path) ?? 0) + 1);
     const done = () => {
@@ -446,7 +448,10 @@ export class CoordinatorLifecycle {
         if (assigned === undefined || sameAssigned(entry.assigned, assigned)) return UNCHANGED;
         return withEntry(current!, groupId, { ...entry, assigned });
       });
-      const tracked = this.byGroup.get(groupId)?.get(nodeName(client));
+      // Only the members this publish was for: if they left meanwhile and the client came back
+      // as new members (tracked anew), what this publish saw may predate their write.
+      const tracked =
+        this.byGroup.get(groupId)?.get(name) === trackedAtStart ? trackedAtStart : null;
       if (outcome === 'written' && repaired !== null) {
         result = 'repaired';
         this.options.stats.repairs++;

@@ -20,6 +20,7 @@ import {
   ROOT,
   consumerAssignment as assignment,
   coordinatorSide,
+  flush,
   fullTopicName,
 } from './helpers.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -177,6 +178,47 @@ describe('the coordinator lifecycle', () => {
     await settle();
     expect(await node('c')).toBeNull();
     expect(stats).toMatchObject({ deletes: 1, deletesRefused: 0 });
+  });
+
+  it("does not give a new member's tracking the token a publish for its predecessor saw", async () => {
+    const { h, store, stats, front, settle, node, cache } = setUp();
+    const client = { clientHost: HOST, clientId: 'c' };
+    await front.record(client, ['g']);
+    // The coordinator's next write lands but its answer is held back.
+    const put = store.put.bind(store);
+    let answer: (() => void) | undefined;
+    store.put = async (path, value, options) => {
+      const stat = await put(path, value, options);
+      if (answer === undefined) await new Promise<void>((resolve) => (answer = resolve));
+      return stat;
+    };
+    const [m1] = await stable(h, [{ clientId: 'c', topics: { orders: [0] } }]);
+    await waitFor('the publish to be written', () => answer !== undefined, 2000);
+    // Meanwhile the member leaves, and the client comes back as a new member, with a new write.
+    await leave(h, m1);
+    await front.record(client, ['g']);
+    const { answer: joining } = await startJoin(h, {
+      groupId: 'g',
+      clientId: 'c',
+      clientHost: `/${HOST}`,
+    });
+    await h.clock.advance(h.config.groupInitialRebalanceDelayMs * 2);
+    const m2 = await joining;
+    expect(m2.errorCode).toBe(ErrorCode.NONE);
+    // (The node's queue is held: no settle() until the answer goes.)
+    await waitFor('the new write to be cached', async () => {
+      await flush();
+      return cache.find(client)?.state.kind === 'present';
+    });
+    for (let i = 0; i < 5; i++) await flush();
+    expect(await heartbeat(h, m2)).toBe(ErrorCode.NONE);
+    answer!();
+    await settle();
+    // The new member leaves: its own write goes.
+    await leave(h, m2);
+    await settle();
+    expect(await node('c')).toBeNull();
+    expect(stats.deletesRefused).toBe(0);
   });
 
   it('removes only its own group from a node another group shares', async () => {
