@@ -58,6 +58,16 @@ export class KafkaProtocolHandler implements ProtocolHandler {
   private mapping?: GroupMapping;
 
   async initialize(host: HostContext): Promise<void> {
+    try {
+      await this.setUp(host);
+    } catch (err) {
+      // Whether or not the host calls stop() next, the mapping's reconciler and cache stop here.
+      this.mapping?.close();
+      throw err;
+    }
+  }
+
+  private async setUp(host: HostContext): Promise<void> {
     const config = parseKafkaConfig(host.rawConfig);
     const partitions = new PartitionManager(
       host.messageStore,
@@ -256,8 +266,12 @@ export class KafkaProtocolHandler implements ProtocolHandler {
     await this.offsetsTopic?.close();
     this.broker?.stats.close();
     // The mapping writes nothing more now (the broker is shutting down), except the kop policy's
-    // deletes for the connections just closed, which get one bounded attempt.
-    await this.mapping?.drain(this.broker!.config.groupIdWriteTimeoutMs + 1000);
-    this.mapping?.close();
+    // deletes for the connections just closed, which get one bounded attempt. (Also after an
+    // initialize that failed once the mapping was built: there may be no broker context.)
+    const mapping = this.mapping;
+    if (mapping) {
+      await mapping.drain(mapping.options.writeTimeoutMs + 1000);
+      mapping.close();
+    }
   }
 }

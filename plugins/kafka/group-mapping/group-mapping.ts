@@ -61,6 +61,7 @@ export class GroupMapping {
   private readonly lifecycle?: CoordinatorLifecycle;
   readonly reconciler?: MappingReconciler;
   private readonly kop?: KopPolicy;
+  private closed = false;
 
   constructor(readonly options: GroupMappingOptions) {
     const { store, root, logger } = options;
@@ -164,7 +165,10 @@ export class GroupMapping {
     clearTimeout(timer);
   }
 
+  /** Stops everything (idempotent). */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.stopCoordinatorSide();
     this.cache.close();
   }
