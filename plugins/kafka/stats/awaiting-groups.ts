@@ -36,14 +36,20 @@ export interface AwaitingEntry {
   readonly since: number;
 }
 
-export function clientKeyOf(client: ClientKey): string {
-  return `${client.clientHost}\0${client.clientId}`;
+/** One client's entries: topic → partition → entry. */
+interface ClientEntries {
+  readonly byTopic: Map<string, Map<number, AwaitingEntry>>;
+  size: number;
 }
 
 export class AwaitingGroups {
-  /** Every entry, oldest first (a Map keeps insertion order), so expiry stops at the first young one. */
-  private readonly entries = new Map<string, AwaitingEntry>();
-  private readonly byClient = new Map<string, Map<string, AwaitingEntry>>();
+  /**
+   * Every entry, oldest first (a Set keeps insertion order), so expiry stops at the first young
+   * one. Entries are found through nested maps (host → client id → topic → partition), so keeping
+   * and taking counts on the fetch path builds no key string.
+   */
+  private readonly entries = new Set<AwaitingEntry>();
+  private readonly byHost = new Map<string, Map<string, ClientEntries>>();
   /** Messages in all entries. */
   messages = 0;
 
@@ -62,14 +68,14 @@ export class AwaitingGroups {
     connectionId: number,
     topic: string,
     partition: number,
-    counts: { messages: number; bytes: number; batches: number },
+    messages: number,
+    bytes: number,
+    batches: number,
     now: number,
   ): boolean {
-    const clientKey = clientKeyOf(client);
-    const key = `${clientKey}\0${topic}\0${partition}`;
-    let entry = this.entries.get(key);
+    const ofClient = this.byHost.get(client.clientHost)?.get(client.clientId);
+    let entry = ofClient?.byTopic.get(topic)?.get(partition);
     if (!entry) {
-      const ofClient = this.byClient.get(clientKey);
       if (this.entries.size >= this.options.maxEntries) return false;
       if (ofClient && ofClient.size >= this.options.maxPerClient) return false;
       entry = {
@@ -82,33 +88,39 @@ export class AwaitingGroups {
         batches: 0,
         since: now,
       };
-      this.entries.set(key, entry);
-      if (ofClient) ofClient.set(key, entry);
-      else this.byClient.set(clientKey, new Map([[key, entry]]));
+      this.entries.add(entry);
+      this.index(entry, ofClient);
     }
     entry.connectionId = connectionId;
-    entry.messages += counts.messages;
-    entry.bytes += counts.bytes;
-    entry.batches += counts.batches;
-    this.messages += counts.messages;
+    entry.messages += messages;
+    entry.bytes += bytes;
+    entry.batches += batches;
+    this.messages += messages;
     return true;
   }
 
   /** The entries of one client, as a copy: the caller may take them meanwhile. */
   ofClient(client: ClientKey): AwaitingEntry[] {
-    return [...(this.byClient.get(clientKeyOf(client))?.values() ?? [])];
+    const ofClient = this.byHost.get(client.clientHost)?.get(client.clientId);
+    const entries: AwaitingEntry[] = [];
+    for (const partitions of ofClient?.byTopic.values() ?? []) entries.push(...partitions.values());
+    return entries;
   }
 
   /** Removes and returns the entry of `client`, `topic` and `partition`, if any. */
   take(client: ClientKey, topic: string, partition: number): AwaitingEntry | undefined {
-    const clientKey = clientKeyOf(client);
-    const key = `${clientKey}\0${topic}\0${partition}`;
-    const entry = this.entries.get(key);
+    const ofHost = this.byHost.get(client.clientHost);
+    const ofClient = ofHost?.get(client.clientId);
+    const partitions = ofClient?.byTopic.get(topic);
+    const entry = partitions?.get(partition);
     if (!entry) return undefined;
-    this.entries.delete(key);
-    const ofClient = this.byClient.get(clientKey)!;
-    ofClient.delete(key);
-    if (ofClient.size === 0) this.byClient.delete(clientKey);
+    this.entries.delete(entry);
+    partitions!.delete(partition);
+    if (partitions!.size === 0) ofClient!.byTopic.delete(topic);
+    if (--ofClient!.size === 0) {
+      ofHost!.delete(client.clientId);
+      if (ofHost!.size === 0) this.byHost.delete(client.clientHost);
+    }
     this.messages -= entry.messages;
     return entry;
   }
@@ -116,11 +128,25 @@ export class AwaitingGroups {
   /** Removes and returns the entries that reached the age limit. */
   expire(now: number): AwaitingEntry[] {
     const expired: AwaitingEntry[] = [];
-    for (const entry of this.entries.values()) {
+    for (const entry of this.entries) {
       if (now - entry.since < this.options.maxAgeMs) break;
       expired.push(entry);
     }
     for (const e of expired) this.take(e.client, e.topic, e.partition);
     return expired;
+  }
+
+  private index(entry: AwaitingEntry, known: ClientEntries | undefined): void {
+    let ofClient = known;
+    if (ofClient === undefined) {
+      const { clientHost, clientId } = entry.client;
+      let ofHost = this.byHost.get(clientHost);
+      if (ofHost === undefined) this.byHost.set(clientHost, (ofHost = new Map()));
+      ofHost.set(clientId, (ofClient = { byTopic: new Map(), size: 0 }));
+    }
+    let partitions = ofClient.byTopic.get(entry.topic);
+    if (partitions === undefined) ofClient.byTopic.set(entry.topic, (partitions = new Map()));
+    partitions.set(entry.partition, entry);
+    ofClient.size++;
   }
 }

@@ -51,10 +51,10 @@ export class FetchStats {
   ): void {
     if (records.length === 0) return;
     const { batches, records: messages } = countBatches(records);
-    const counts = { messages, bytes: records.length, batches };
+    const bytes = records.length;
     const group = this.groups.groupOf(client, connectionId, topic, partition);
     if (group !== undefined) {
-      this.consumed.add(topic, partition, group, messages, counts.bytes, batches);
+      this.consumed.add(topic, partition, group, messages, bytes, batches);
       // The answer came without an onChange yet: what waited for it goes with it.
       if (this.awaiting.size > 0) {
         const kept = this.awaiting.take(client, topic, partition);
@@ -63,11 +63,16 @@ export class FetchStats {
       return;
     }
     const now = this.now();
-    if (this.awaiting.keep(client, connectionId, topic, partition, counts, now)) return;
+    const { awaiting } = this;
+    if (awaiting.keep(client, connectionId, topic, partition, messages, bytes, batches, now)) {
+      return;
+    }
     // At a cap: make room from what is too old, else these counts are given up at once.
     this.settle();
-    if (this.awaiting.keep(client, connectionId, topic, partition, counts, now)) return;
-    this.consumed.add(topic, partition, null, messages, counts.bytes, batches);
+    if (awaiting.keep(client, connectionId, topic, partition, messages, bytes, batches, now)) {
+      return;
+    }
+    this.consumed.add(topic, partition, null, messages, bytes, batches);
     this.unattributedMessages += messages;
   }
 

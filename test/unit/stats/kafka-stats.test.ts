@@ -164,6 +164,30 @@ describe('Kafka stats', () => {
     expect(await health(metrics)).toMatchObject({ awaiting: 3 });
   });
 
+  it("keeps two client ids of one host apart, and frees a client's room as its counts go", async () => {
+    const carol: ClientKey = { clientHost: alice.clientHost, clientId: 'carol' };
+    stats.fetch.fetched(alice, 1, ORDERS, 0, fetchedRecords(1, 1));
+    stats.fetch.fetched(carol, 2, ORDERS, 0, fetchedRecords(1, 2));
+    groups.answer(carol, 'audit');
+    // Alice's counts still wait; carol's went to her group.
+    expect(await health(metrics)).toMatchObject({ awaiting: 1 });
+    // Carol's group is unknown again (say, her node is being re-created).
+    groups.answers.delete('carol');
+    // Carol's two places are free again (per-client cap 2), the overall cap (3) allows two more.
+    stats.fetch.fetched(carol, 2, ORDERS, 1, fetchedRecords(1, 1));
+    stats.fetch.fetched(carol, 2, ORDERS, 2, fetchedRecords(1, 1));
+    expect(await health(metrics)).toEqual({ awaiting: 3, unattributed: 0 });
+    groups.answer(alice, 'billing');
+    groups.answer(carol, 'audit');
+    expect(await samples(metrics, 'kop_server_MESSAGE_OUT')).toEqual([
+      'kop_server_MESSAGE_OUT{topic="persistent://public/default/orders",partition="0",group="audit",tenant="public"} 2',
+      'kop_server_MESSAGE_OUT{topic="persistent://public/default/orders",partition="0",group="billing",tenant="public"} 1',
+      'kop_server_MESSAGE_OUT{topic="persistent://public/default/orders",partition="1",group="audit",tenant="public"} 1',
+      'kop_server_MESSAGE_OUT{topic="persistent://public/default/orders",partition="2",group="audit",tenant="public"} 1',
+    ]);
+    expect(await health(metrics)).toEqual({ awaiting: 0, unattributed: 0 });
+  });
+
   it('counts as unattributed, without a group, what a per-client or overall cap cannot keep', async () => {
     // Two topic-partitions per client are kept; the third of alice's is not.
     stats.fetch.fetched(alice, 1, ORDERS, 0, fetchedRecords(1, 1));
