@@ -3,8 +3,10 @@
  * with acks=all producers and kafkajs and kcat -G groups running while a broker is stopped, a
  * broker is killed, a group's coordinator is killed, ZooKeeper restarts and a paused broker's
  * session expires. Consumption resumes by itself after each, nothing acknowledged is lost,
- * committed offsets survive, and no broker appends after it lost a partition. The recovery
- * times are printed, not asserted.
+ * committed offsets survive, and no broker appends after it lost a partition (leader epochs
+ * never go down in any log). The recovery times, and the appends a resumed broker's store
+ * refused, are printed, not asserted: whether its claim check or its store's fence refuses
+ * the produce requests queued to it depends on which it learns first.
  */
 import { describe, expect, it } from 'vitest';
 import { ALL_DRILLS, formatResult, runFailoverDrills } from '../helpers/failover-drill.js';
@@ -20,11 +22,6 @@ describe('failure drills on ZooKeeper with three broker processes', () => {
       expect(drill.groups).toHaveLength(3);
       expect(drill.rewound, drill.drill).toEqual([]);
     }
-    // The paused broker came back still taking the produce requests queued to it: the store's
-    // fence refused them, and the epochs below show that none of them is in a log.
-    expect(report.drills.find((d) => d.drill === 'session-expiry')!.refusedAppends).toBeGreaterThan(
-      0,
-    );
     expect(report.acknowledged).toBeGreaterThan(1000);
     expect(report.lost).toEqual([]);
     expect(report.uncommitted).toEqual([]);
