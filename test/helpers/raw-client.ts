@@ -10,6 +10,7 @@ import {
   errorName,
   Reader,
   Writer,
+  type FetchRequest,
   type RequestTypes,
   type ResponseTypes,
 } from '../../plugins/kafka/protocol/index.js';
@@ -154,32 +155,8 @@ export class RawConnection {
 
   /** Fetch v12 of one partition from `fetchOffset`, answered at once; the partition's answer. */
   async fetchPartition(topic: string, partition: number, fetchOffset: number, maxBytes = 64 << 20) {
-    const { body } = await this.request(ApiKey.Fetch, 12, {
-      replicaId: -1,
-      maxWaitMs: 0,
-      minBytes: 0,
-      maxBytes,
-      isolationLevel: 0,
-      sessionId: 0,
-      sessionEpoch: -1,
-      topics: [
-        {
-          topic,
-          partitions: [
-            {
-              partition,
-              currentLeaderEpoch: -1,
-              fetchOffset,
-              lastFetchedEpoch: -1,
-              logStartOffset: -1,
-              partitionMaxBytes: maxBytes,
-            },
-          ],
-        },
-      ],
-      forgottenTopicsData: [],
-      rackId: '',
-    });
+    const request = fetchRequest(topic, [{ partition, fetchOffset }], { maxBytes });
+    const { body } = await this.request(ApiKey.Fetch, 12, request);
     return body.responses[0].partitions[0];
   }
 
@@ -270,4 +247,37 @@ export async function openLeader(
 ): Promise<RawConnection> {
   const { host, port: at } = await leaderOf(port, topic, partition);
   return RawConnection.open(at, host);
+}
+
+/** A Fetch request (v12 fields) for some partitions of one topic, from the offsets given. */
+export function fetchRequest(
+  topic: string,
+  partitions: { partition: number; fetchOffset: number }[],
+  o: { maxWaitMs?: number; minBytes?: number; maxBytes?: number; partitionMaxBytes?: number } = {},
+): FetchRequest {
+  const maxBytes = o.maxBytes ?? 64 << 20;
+  return {
+    replicaId: -1,
+    maxWaitMs: o.maxWaitMs ?? 0,
+    minBytes: o.minBytes ?? 0,
+    maxBytes,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [
+      {
+        topic,
+        partitions: partitions.map(({ partition, fetchOffset }) => ({
+          partition,
+          currentLeaderEpoch: -1,
+          fetchOffset,
+          lastFetchedEpoch: -1,
+          logStartOffset: -1,
+          partitionMaxBytes: o.partitionMaxBytes ?? maxBytes,
+        })),
+      },
+    ],
+    forgottenTopicsData: [],
+    rackId: '',
+  };
 }

@@ -18,7 +18,7 @@ import {
   encodeConsumerProtocolAssignment,
   encodeConsumerProtocolSubscription,
 } from '../../plugins/kafka/protocol/index.js';
-import { RawConnection } from './raw-client.js';
+import { fetchRequest, RawConnection } from './raw-client.js';
 import { decodeBatches } from './record-batches.js';
 import { waitFor } from './wait.js';
 
@@ -273,30 +273,11 @@ export class RawGroupMember {
     const { body } = await conn.request(
       ApiKey.Fetch,
       12,
-      {
-        replicaId: -1,
-        maxWaitMs: 200,
-        minBytes: 1,
-        maxBytes: 1 << 20,
-        isolationLevel: 0,
-        sessionId: 0,
-        sessionEpoch: -1,
-        topics: [
-          {
-            topic: this.o.topic,
-            partitions: partitions.map((partition) => ({
-              partition,
-              currentLeaderEpoch: -1,
-              fetchOffset: this.offsets[partition],
-              lastFetchedEpoch: -1,
-              logStartOffset: -1,
-              partitionMaxBytes: 256 << 10,
-            })),
-          },
-        ],
-        forgottenTopicsData: [],
-        rackId: '',
-      },
+      fetchRequest(
+        this.o.topic,
+        partitions.map((partition) => ({ partition, fetchOffset: this.offsets[partition] })),
+        { maxWaitMs: 200, minBytes: 1, maxBytes: 1 << 20, partitionMaxBytes: 256 << 10 },
+      ),
       4,
       10_000,
     );

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKey, ErrorCode } from '../../plugins/kafka/protocol/index.js';
 import { FileMessageStore } from '../../src/storage/file-store.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
-import { RawConnection } from '../helpers/raw-client.js';
+import { fetchRequest, RawConnection } from '../helpers/raw-client.js';
 
 const TOPIC = 'claimed';
 
@@ -40,32 +40,11 @@ describe('fetch from a log another owner claimed', () => {
         graceMs: 0,
       },
     );
-    const { body } = await conn.request(ApiKey.Fetch, 12, {
-      replicaId: -1,
-      maxWaitMs: 10_000,
-      minBytes: 1,
-      maxBytes: 1 << 20,
-      isolationLevel: 0,
-      sessionId: 0,
-      sessionEpoch: -1,
-      topics: [
-        {
-          topic: TOPIC,
-          partitions: [
-            {
-              partition: 0,
-              currentLeaderEpoch: -1,
-              fetchOffset: 0,
-              lastFetchedEpoch: -1,
-              logStartOffset: -1,
-              partitionMaxBytes: 1 << 20,
-            },
-          ],
-        },
-      ],
-      forgottenTopicsData: [],
-      rackId: '',
-    });
+    const { body } = await conn.request(
+      ApiKey.Fetch,
+      12,
+      fetchRequest(TOPIC, [{ partition: 0, fetchOffset: 0 }], { maxWaitMs: 10_000, minBytes: 1 }),
+    );
     expect(body.responses[0].partitions[0].errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     // The connection serves on.
     expect((await conn.fetchPartition(TOPIC, 0, 0)).errorCode).toBe(
