@@ -62,6 +62,17 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** Writes `data` to `file` (opened with `flags`) and fsyncs it. */
+async function writeDurably(file: string, data: string | Buffer, flags: 'w' | 'wx'): Promise<void> {
+  const fh = await open(file, flags);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * Replaces `file` atomically: a crash leaves either the old or the new contents. Writers in other
  * processes need a `tmp` name of their own.
@@ -71,13 +82,7 @@ export async function writeFileAtomically(
   data: string | Buffer,
   tmp = `${file}.tmp`,
 ): Promise<void> {
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeDurably(tmp, data, 'w');
   await rename(tmp, file);
   await fsyncDir(path.dirname(file));
 }
@@ -91,13 +96,7 @@ export async function createFileAtomically(
   data: string | Buffer,
   tmp: string,
 ): Promise<void> {
-  const fh = await open(tmp, 'wx');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeDurably(tmp, data, 'wx');
   try {
     await link(tmp, file); // unlike rename, never replaces
   } finally {
