@@ -107,7 +107,17 @@ async function join(
     protocolType: 'consumer',
     protocols: [{ name: 'range', metadata: consumerBytes('subscription', topic, []) }],
   };
-  const first = await conn.request(ApiKey.JoinGroup, 5, request);
+  // A coordinator that has just gained the group's __consumer_offsets partition answers
+  // COORDINATOR_LOAD_IN_PROGRESS until it has loaded it; Kafka clients retry that, as this does.
+  const first = await waitFor(
+    'the coordinator to have loaded the group',
+    async () => {
+      const answer = await conn.request(ApiKey.JoinGroup, 5, request);
+      return answer.body.errorCode === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ? null : answer;
+    },
+    10_000,
+    100,
+  );
   expect(first.body.errorCode).toBe(ErrorCode.MEMBER_ID_REQUIRED);
   const { body } = await conn.request(ApiKey.JoinGroup, 5, {
     ...request,
