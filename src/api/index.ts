@@ -27,6 +27,8 @@ export type {
   ReadSeries,
   ScrapedMetric,
 } from '../metrics/host-metrics.js';
+export { HttpError, type HttpRequest, type HttpRoutes, type JsonHandler } from '../http/routes.js';
+export { PeerError, type PeerClient, type PeerRequestOptions } from '../http/peers.js';
 export * from '../metadata/types.js';
 export * from '../storage/types.js';
 export type {

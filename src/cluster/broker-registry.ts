@@ -127,6 +127,7 @@ function decode(value: Buffer, brokerId: number): BrokerInfo {
     rack: typeof parsed.rack === 'string' ? parsed.rack : null,
     protocols: typeof parsed.protocols === 'object' && parsed.protocols ? parsed.protocols : {},
     httpPort: typeof parsed.httpPort === 'number' ? parsed.httpPort : null,
+    httpHost: typeof parsed.httpHost === 'string' ? parsed.httpHost : null,
   };
 }
 

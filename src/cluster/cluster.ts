@@ -43,6 +43,8 @@ export interface ClusterOptions {
   /** What each protocol handler advertises, by protocol name. */
   protocols: Record<string, string>;
   httpPort: number | null;
+  /** Where other brokers reach the HTTP port (the admin API answers for the whole cluster). */
+  httpHost?: string | null;
   /** Most metadata-store operations ownership runs at once. Default 16. */
   concurrency?: number;
   /**
@@ -104,6 +106,7 @@ export class Cluster implements ClusterView {
       rack: options.rack ?? null,
       protocols: { ...options.protocols },
       httpPort: options.httpPort,
+      httpHost: options.httpHost ?? null,
     };
     this.brokers = new BrokerRegistry(this.store, self, this.logger, () => {
       this.ownership.reconsiderAll();

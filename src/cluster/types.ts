@@ -11,8 +11,10 @@ export interface BrokerInfo {
   rack: string | null;
   /** What each protocol handler advertises, by protocol name (kafka: "PLAINTEXT://host:port,..."). */
   protocols: Record<string, string>;
-  /** The broker's HTTP port (metrics, health), null when it has none. */
+  /** The broker's HTTP port (metrics, health, admin API), null when it has none. */
   httpPort: number | null;
+  /** The host other brokers reach that port at (the host's `advertisedAddress`); null if unknown. */
+  httpHost: string | null;
 }
 
 export interface Ownership {

@@ -19,6 +19,11 @@ const hostSchema = z.object({
   messageStore: oneOf(['file', 'memory'], 'file'),
   /** Address of the HTTP port (health, metrics); Pulsar's bindAddress. */
   bindAddress: str('127.0.0.1'),
+  /**
+   * The host name other brokers reach this broker's HTTP port at (Pulsar's advertisedAddress);
+   * default: bindAddress, or 127.0.0.1 when that is a wildcard.
+   */
+  advertisedAddress: optionalStr(),
   /** HTTP port (Pulsar's webServicePort); 0 lets the OS choose. */
   webServicePort: int(8080, 0, 65535),
   /** The broker's rack, advertised to clients (Kafka's broker.rack). */

@@ -10,7 +10,8 @@ import type { Logger } from 'pino';
 import { Cluster, DuplicateBrokerIdError } from '../cluster/cluster.js';
 import { HOST_CONFIG_KEYS, parseHostConfig, type HostConfig } from '../config/host-config.js';
 import type { RawConfig } from '../config/sources.js';
-import { startHttpServer, type HttpServer } from '../http/http-server.js';
+import { createHttpServer, type HttpServer } from '../http/http-server.js';
+import { createPeerClient } from '../http/peers.js';
 import { createLogger } from '../logging/logger.js';
 import { createHostMetrics, type HostMetrics } from '../metrics/index.js';
 import { openMetadataStore, type MemoryMetadataTree } from '../metadata/index.js';
@@ -99,6 +100,12 @@ export class BrokerService {
       config.messagingProtocols,
       config.protocolHandlerDirectory,
     );
+    this.http = createHttpServer({
+      host: config.bindAddress,
+      port: config.webServicePort,
+      logger,
+      metrics: this.metrics.registry,
+    });
     const context: HostContext = {
       brokerId: config.brokerId,
       clusterName: config.clusterName,
@@ -111,6 +118,8 @@ export class BrokerService {
       cluster: this.clusterView,
       joined: this.clusterView.joined,
       metrics: this.metrics,
+      http: this.http.routes,
+      peers: createPeerClient(this.clusterView),
       isShuttingDown: () => this.shuttingDown,
     };
     for (const { handler } of this.handlers) {
@@ -123,12 +132,7 @@ export class BrokerService {
     for (const { handler } of this.handlers) {
       this.listeners.push(...(await handler.start()));
     }
-    this.http = await startHttpServer({
-      host: config.bindAddress,
-      port: config.webServicePort,
-      logger,
-      metrics: this.metrics.registry,
-    });
+    const httpPort = await this.http.listen();
     this.cluster = await this.joinCluster();
     this.clusterView.bind(this.cluster);
     this.retentionTimer = setInterval(() => {
@@ -137,7 +141,7 @@ export class BrokerService {
         .catch((err: unknown) => logger.error({ err }, 'retention failed'));
     }, config.logRetentionCheckIntervalMs);
     this.retentionTimer.unref();
-    logger.info({ listeners: this.listeners, httpPort: this.http.port }, 'broker started');
+    logger.info({ listeners: this.listeners, httpPort }, 'broker started');
   }
 
   /**
@@ -157,6 +161,7 @@ export class BrokerService {
           logger: logger.child({ component: 'cluster' }),
           protocols: this.advertisedProtocols(),
           httpPort: this.http!.port,
+          httpHost: advertisedHttpHost(config),
         });
       } catch (err) {
         if (!(err instanceof DuplicateBrokerIdError) || Date.now() > deadline) throw err;
@@ -214,4 +219,11 @@ export class BrokerService {
     await attempt('closing the metadata store', () => this.metadataStore.close());
     this.logger.info('broker stopped');
   }
+}
+
+/** Where other brokers reach this one's HTTP port: a wildcard bind is reached on loopback. */
+function advertisedHttpHost(config: HostConfig): string {
+  if (config.advertisedAddress) return config.advertisedAddress;
+  const wildcard = config.bindAddress === '0.0.0.0' || config.bindAddress === '::';
+  return wildcard ? '127.0.0.1' : config.bindAddress;
 }

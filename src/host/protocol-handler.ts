@@ -11,6 +11,8 @@ import type { MessageStore } from '../storage/types.js';
 import type { ClusterView } from '../cluster/types.js';
 import type { TopicRegistry } from '../topics/topic-registry.js';
 import type { HostMetrics } from '../metrics/host-metrics.js';
+import type { HttpRoutes } from '../http/routes.js';
+import type { PeerClient } from '../http/peers.js';
 
 /** `protocol-handler.json` in the handler's folder. */
 export interface ProtocolHandlerManifest {
@@ -45,6 +47,10 @@ export interface HostContext {
    * `metrics.registry`. Each broker has its own registry, also in a one-process standalone.
    */
   readonly metrics: HostMetrics;
+  /** JSON routes on the broker's HTTP port (the admin API); add them in `initialize`. */
+  readonly http: HttpRoutes;
+  /** Requests to other live brokers' HTTP ports, for answers that span the cluster. */
+  readonly peers: PeerClient;
   /** True once shutdown began: handlers must not start work that outlives it. */
   isShuttingDown(): boolean;
 }

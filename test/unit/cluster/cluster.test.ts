@@ -60,18 +60,21 @@ describe('cluster ownership over one in-memory tree', () => {
         rack: null,
         protocols: { kafka: 'PLAINTEXT://127.0.0.1:9093' },
         httpPort: 8081,
+        httpHost: '127.0.0.1',
       },
       {
         brokerId: 2,
         rack: null,
         protocols: { kafka: 'PLAINTEXT://127.0.0.1:9094' },
         httpPort: 8082,
+        httpHost: '127.0.0.1',
       },
       {
         brokerId: 3,
         rack: null,
         protocols: { kafka: 'PLAINTEXT://127.0.0.1:9095' },
         httpPort: 8083,
+        httpHost: '127.0.0.1',
       },
     ]);
     expect(b1.cluster.broker(3)?.httpPort).toBe(8083);

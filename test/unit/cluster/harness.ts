@@ -44,6 +44,7 @@ export class Brokers {
       logger,
       protocols: { kafka: `PLAINTEXT://127.0.0.1:${9092 + id}` },
       httpPort: 8080 + id,
+      httpHost: '127.0.0.1',
       concurrency: 8,
     });
     cluster.onEvent((event) => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { KafkaProtocolHandler } from '../../../plugins/kafka/kafka-protocol-handler.js';
 import { parseHostConfig } from '../../../src/config/host-config.js';
 import { DeferredClusterView } from '../../../src/host/deferred-cluster.js';
+import { createPeerClient } from '../../../src/http/peers.js';
 import type { HostContext } from '../../../src/host/protocol-handler.js';
 import { MemoryMetadataTree, MetadataUnavailableError } from '../../../src/metadata/index.js';
 import { createHostMetrics } from '../../../src/metrics/host-metrics.js';
@@ -25,6 +26,7 @@ describe('the Kafka handler', () => {
     const topics = new TopicRegistry(store, logger);
     await topics.start();
     const rawConfig = { groupIdReconcileIntervalMs: 20, groupIdReconcileOpsPerSecond: 1000 };
+    const cluster = new DeferredClusterView(1);
     const host: HostContext = {
       brokerId: 1,
       clusterName: 'test',
@@ -34,9 +36,11 @@ describe('the Kafka handler', () => {
       messageStore: new MemoryMessageStore(),
       metadataStore: store,
       topics,
-      cluster: new DeferredClusterView(1),
+      cluster,
       joined: new Promise(() => undefined),
       metrics: createHostMetrics(),
+      http: { get: () => undefined, post: () => undefined },
+      peers: createPeerClient(cluster),
       isShuttingDown: () => false,
     };
     const handler = new KafkaProtocolHandler();
