@@ -14,10 +14,16 @@ import { createHttpServer, type HttpServer } from '../http/http-server.js';
 import { createPeerClient } from '../http/peers.js';
 import { createLogger } from '../logging/logger.js';
 import { createHostMetrics, type HostMetrics } from '../metrics/index.js';
-import { openMetadataStore, type MemoryMetadataTree } from '../metadata/index.js';
+import {
+  InstrumentedMetadataStore,
+  openMetadataStore,
+  type MemoryMetadataTree,
+} from '../metadata/index.js';
 import type { MetadataStore } from '../metadata/types.js';
+import { InstrumentedMessageStore } from '../storage/instrumented-store.js';
 import type { MessageStore } from '../storage/types.js';
 import { TopicRegistry } from '../topics/topic-registry.js';
+import { publishBrokerInfo } from './broker-info.js';
 import { DeferredClusterView } from './deferred-cluster.js';
 import { loadProtocolHandlers, type LoadedHandler } from './plugin-loader.js';
 import type { HostContext, ListenerInfo } from './protocol-handler.js';
@@ -37,14 +43,14 @@ export class BrokerService {
   private cluster?: Cluster;
   private http?: HttpServer;
   readonly clusterView: DeferredClusterView;
-  /** This broker's metrics registry, served at `/metrics` on its HTTP port. */
-  readonly metrics: HostMetrics = createHostMetrics();
   listeners: ListenerInfo[] = [];
 
   private constructor(
     readonly config: HostConfig,
     readonly logger: Logger,
     private readonly rawConfig: RawConfig,
+    /** This broker's metrics registry, served at `/metrics` on its HTTP port. */
+    readonly metrics: HostMetrics,
     readonly metadataStore: MetadataStore,
     readonly messageStore: MessageStore,
     readonly topics: TopicRegistry,
@@ -59,18 +65,29 @@ export class BrokerService {
     const config = parseHostConfig(rawConfig);
     const logger =
       options.logger ?? createLogger({ level: config.logLevel, brokerId: config.brokerId });
-    const metadataStore = await openMetadataStore(config.metadataStoreUrl, {
-      trees: options.metadataTrees,
-      logger: logger.child({ component: 'metadata' }),
-      sessionTimeoutMs: config.zooKeeperSessionTimeoutMillis,
-      operationTimeoutMs: config.metadataStoreOperationTimeoutSeconds * 1000,
-    });
-    const messageStore = createMessageStore(config, logger.child({ component: 'storage' }));
+    const metrics = createHostMetrics();
+    publishBrokerInfo(metrics, config.brokerId);
+    // Each broker measures its own store objects (standalone brokers share a tree and a data
+    // directory, never these objects), so its registry counts its own activity only.
+    const metadataStore = new InstrumentedMetadataStore(
+      await openMetadataStore(config.metadataStoreUrl, {
+        trees: options.metadataTrees,
+        logger: logger.child({ component: 'metadata' }),
+        sessionTimeoutMs: config.zooKeeperSessionTimeoutMillis,
+        operationTimeoutMs: config.metadataStoreOperationTimeoutSeconds * 1000,
+      }),
+      metrics,
+    );
+    const messageStore = new InstrumentedMessageStore(
+      createMessageStore(config, logger.child({ component: 'storage' })),
+      metrics,
+    );
     const topics = new TopicRegistry(metadataStore, logger.child({ component: 'topics' }));
     const service = new BrokerService(
       config,
       logger,
       rawConfig,
+      metrics,
       metadataStore,
       messageStore,
       topics,

@@ -4,6 +4,11 @@ import { ZooKeeperMetadataStore, type ZooKeeperStoreOptions } from './zk-store.j
 
 export * from './types.js';
 export { MemoryMetadataStore, MemoryMetadataTree } from './memory-store.js';
+export {
+  InstrumentedMetadataStore,
+  METADATA_OPERATION_BUCKETS,
+  type MetadataOperation,
+} from './instrumented-store.js';
 export { MetadataCache, type MetadataCacheOptions } from './metadata-cache.js';
 export {
   ZooKeeperMetadataStore,
