@@ -3,6 +3,9 @@
  * and cutting a run at a byte budget. Only the 61-byte headers are read, never the records.
  */
 import {
+  ATTRIBUTES,
+  ATTR_TIMESTAMP_TYPE,
+  BASE_TIMESTAMP,
   BATCH_HEADER_SIZE,
   BATCH_LOG_OVERHEAD,
   LAST_OFFSET_DELTA,
@@ -13,7 +16,7 @@ import {
   readBaseOffset,
   readInt64,
 } from './batch-header.js';
-import { InvalidBatchError } from './types.js';
+import { InvalidBatchError, type StoredBatchHeader } from './types.js';
 
 export const EMPTY_RECORDS: Buffer = Buffer.alloc(0);
 
@@ -61,6 +64,25 @@ export function lastOffsetAt(buf: Buffer, pos: number): number {
 
 export function maxTimestampAt(buf: Buffer, pos: number): number {
   return readInt64(buf, pos + MAX_TIMESTAMP);
+}
+
+/**
+ * The timestamp consumers see on the first record of the batch at `pos`: the base timestamp, or
+ * the max timestamp when the batch carries log append time (then every record has that one).
+ */
+export function firstTimestampAt(buf: Buffer, pos: number): number {
+  const logAppendTime = (buf.readInt16BE(pos + ATTRIBUTES) & ATTR_TIMESTAMP_TYPE) !== 0;
+  return logAppendTime ? maxTimestampAt(buf, pos) : readInt64(buf, pos + BASE_TIMESTAMP);
+}
+
+/** The header facts of the batch at `pos`. */
+export function storedBatchHeaderAt(buf: Buffer, pos: number): StoredBatchHeader {
+  return {
+    baseOffset: readBaseOffset(buf, pos),
+    lastOffset: lastOffsetAt(buf, pos),
+    firstTimestamp: firstTimestampAt(buf, pos),
+    maxTimestamp: maxTimestampAt(buf, pos),
+  };
 }
 
 /**

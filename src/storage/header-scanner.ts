@@ -3,7 +3,13 @@
  * skipping small batches costs one read per chunk and large batches are never read whole.
  */
 import { BATCH_HEADER_SIZE, batchSizeAt, readBaseOffset } from './batch-header.js';
-import { framingProblem, lastOffsetDelta, maxTimestampAt } from './batch-framing.js';
+import {
+  framingProblem,
+  lastOffsetDelta,
+  maxTimestampAt,
+  storedBatchHeaderAt,
+} from './batch-framing.js';
+import type { StoredBatchHeader } from './types.js';
 
 export type ReadAt = (buffer: Buffer, length: number, position: number) => Promise<number>;
 
@@ -60,6 +66,11 @@ export class HeaderScanner {
 
   get maxTimestamp(): number {
     return maxTimestampAt(this.chunk, this.at);
+  }
+
+  /** The facts of the current batch's header. */
+  header(): StoredBatchHeader {
+    return storedBatchHeaderAt(this.chunk, this.at);
   }
 
   advance(): void {

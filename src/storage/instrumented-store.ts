@@ -16,6 +16,7 @@ import type {
   MessageStore,
   PartitionLog,
   ReadResult,
+  StoredBatchHeader,
   TimestampLookup,
   TopicPartition,
 } from './types.js';
@@ -171,6 +172,11 @@ class CountingLog implements PartitionLog {
 
   offsetForTimestamp(timestamp: number): Promise<TimestampLookup | null> {
     return this.log.offsetForTimestamp(timestamp);
+  }
+
+  /** Not counted as a read: a header lookup (lag sampling), no batch bytes for anyone. */
+  batchHeaderAt(offset: number): Promise<StoredBatchHeader | null> {
+    return this.log.batchHeaderAt(offset);
   }
 
   advanceLogStartOffset(offset: number): Promise<void> {

@@ -8,7 +8,13 @@
  */
 import { AppendWaiters } from './append-waiters.js';
 import { batchSizeAt, writeBaseOffset } from './batch-header.js';
-import { EMPTY_RECORDS, frameBatchSet, lastOffsetDelta, maxTimestampAt } from './batch-framing.js';
+import {
+  EMPTY_RECORDS,
+  frameBatchSet,
+  lastOffsetDelta,
+  maxTimestampAt,
+  storedBatchHeaderAt,
+} from './batch-framing.js';
 import { resolveLogConfig } from './log-config.js';
 import { deletionReason, shouldRoll, type DeletionReason } from './log-policy.js';
 import { partitionKey } from './topic-dirs.js';
@@ -22,6 +28,7 @@ import {
   type MessageStore,
   type PartitionLog,
   type ReadResult,
+  type StoredBatchHeader,
   type TimestampLookup,
   type TopicPartition,
 } from './types.js';
@@ -170,6 +177,23 @@ export class MemoryPartitionLog implements PartitionLog {
           return { offset: Math.max(batch.baseOffset, start), timestamp: batch.maxTimestamp };
         }
       }
+    }
+    return null;
+  }
+
+  async batchHeaderAt(offset: number): Promise<StoredBatchHeader | null> {
+    this.checkOpen();
+    if (
+      !Number.isInteger(offset) ||
+      offset < this.data.startOffset ||
+      offset >= this.logEndOffset()
+    )
+      return null;
+    const segments = this.data.segments;
+    for (let i = Math.max(0, lastAtOrBelow(segments, offset)); i < segments.length; i++) {
+      const { batches } = segments[i];
+      const at = batchIndexFor(batches, offset);
+      if (at < batches.length) return storedBatchHeaderAt(batches[at].bytes, 0);
     }
     return null;
   }

@@ -16,7 +16,12 @@
 import { readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AppendWaiters } from './append-waiters.js';
-import { EMPTY_RECORDS, frameBatchSet, type BatchSetSummary } from './batch-framing.js';
+import {
+  EMPTY_RECORDS,
+  frameBatchSet,
+  storedBatchHeaderAt,
+  type BatchSetSummary,
+} from './batch-framing.js';
 import { fsyncDir, isErrno, readFileIfExists, writeFileAtomically } from './file-io.js';
 import { deletionReason, shouldRoll, type DeletionReason } from './log-policy.js';
 import { recoverSegment } from './log-recovery.js';
@@ -41,6 +46,7 @@ import {
   type LogConfig,
   type PartitionLog,
   type ReadResult,
+  type StoredBatchHeader,
   type TimestampLookup,
   type TopicPartition,
 } from './types.js';
@@ -293,6 +299,32 @@ export class FilePartitionLog implements PartitionLog {
         if (found) {
           return { offset: Math.max(found.baseOffset, start), timestamp: found.maxTimestamp };
         }
+      } finally {
+        segment.release();
+      }
+    }
+    return null;
+  }
+
+  async batchHeaderAt(offset: number): Promise<StoredBatchHeader | null> {
+    this.checkOpen();
+    if (!Number.isInteger(offset) || offset < this.startOffset || offset >= this.endOffset) {
+      return null;
+    }
+    const cached = this.options.tailCache.read(offset, 0, true); // the one batch, not copied
+    if (cached !== null && cached.length > 0) return storedBatchHeaderAt(cached, 0);
+    const segments = this.segments;
+    // Where offsets are missing at the end of a segment, the batch is in a later one.
+    for (let i = Math.max(0, lastAtOrBelow(segments, offset)); i < segments.length; i++) {
+      const segment = segments[i];
+      // Retired since the range check (retention, or the log closed): the offset holds no record.
+      if (!segment.acquire()) {
+        this.checkOpen();
+        return null;
+      }
+      try {
+        const header = await segment.batchHeaderAt(offset);
+        if (header) return header;
       } finally {
         segment.release();
       }

@@ -36,6 +36,7 @@ import type { StorageLogger } from './logger.js';
 import type { Evictable, MemoryBudget } from './memory-budget.js';
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
+import type { StoredBatchHeader } from './types.js';
 
 export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
@@ -463,6 +464,14 @@ export class LogSegment implements Evictable {
     const { offsets } = await this.loadedIndexes();
     const scanner = new HeaderScanner(this.readAt, offsets.lookup(offset).position, limit);
     return this.scan(scanner, (s) => s.lastOffset >= offset);
+  }
+
+  /** The header of the first batch at or after `offset` (the one holding it), or null past the end. */
+  async batchHeaderAt(offset: number): Promise<StoredBatchHeader | null> {
+    const { offsets } = await this.loadedIndexes();
+    const scanner = new HeaderScanner(this.readAt, offsets.lookup(offset).position, this.size);
+    const found = await this.scan(scanner, (s) => s.lastOffset >= offset);
+    return found && scanner.header(); // scan stops on the batch it found
   }
 
   /** The first batch with a max timestamp >= `target` that ends at or after `minOffset`. */

@@ -72,6 +72,18 @@ export interface TimestampLookup {
   timestamp: number;
 }
 
+/** What a stored batch's header tells, read without its records (PartitionLog.batchHeaderAt). */
+export interface StoredBatchHeader {
+  baseOffset: number;
+  lastOffset: number;
+  /**
+   * The timestamp of the batch's first record as consumers see it (ms): the header's base
+   * timestamp, or its max timestamp when the batch carries log append time (every record has it).
+   */
+  firstTimestamp: number;
+  maxTimestamp: number;
+}
+
 export class OffsetOutOfRangeError extends Error {
   constructor(
     readonly offset: number,
@@ -209,6 +221,13 @@ export interface PartitionLog {
   read(offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult>;
   /** Null when no batch has a timestamp >= target. */
   offsetForTimestamp(timestamp: number): Promise<TimestampLookup | null>;
+  /**
+   * The header of the batch holding `offset` (where offsets are missing, the first batch after
+   * it), read through the offset index without the records: a few header reads at most, nothing
+   * when the batch is still in the recent-tail cache. Null when `offset` holds no record: below
+   * the log start, at or past the log end. LogClosedError after close().
+   */
+  batchHeaderAt(offset: number): Promise<StoredBatchHeader | null>;
   /**
    * Moves the log start offset forward (DeleteRecords, compaction of old offsets). FencedError as
    * append.
