@@ -9,6 +9,7 @@ import type { GroupResolver } from './group-mapping/types.js';
 import type { PartitionManager } from './partitions/partition-manager.js';
 import type { ProducerIdAllocator } from './producer/index.js';
 import type { KafkaStats } from './stats/index.js';
+import type { LogPositionsReader } from './lag/types.js';
 import type { TopicNamer } from './topics/topic-names.js';
 import type { TopicService } from './topics/topic-service.js';
 
@@ -30,4 +31,6 @@ export interface KafkaBrokerContext {
   readonly groups: GroupResolver;
   /** Produce and fetch counts, published on the broker's `/metrics`. */
   readonly stats: KafkaStats;
+  /** Partition log positions read from their owners, wherever they are in the cluster. */
+  readonly logPositions: LogPositionsReader;
 }

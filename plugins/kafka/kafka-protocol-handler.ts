@@ -42,6 +42,11 @@ import { publishGroupMappingMetrics } from './group-mapping/metrics.js';
 import type { GroupResolver } from './group-mapping/types.js';
 import { OFFSETS_TOPIC, OffsetsTopic } from './offsets/offsets-topic.js';
 import { createKafkaStats } from './stats/index.js';
+import {
+  addLogPositionsRoute,
+  ClusterLogPositions,
+  OwnedLogPositions,
+} from './lag/log-positions.js';
 import { TopicNamer } from './topics/topic-names.js';
 import { TopicService } from './topics/topic-service.js';
 
@@ -129,6 +134,9 @@ export class KafkaProtocolHandler implements ProtocolHandler {
     publishGroupMappingMetrics(host.metrics, mapping.stats, mapping.cache);
     this.mapping = mapping;
     const groups: GroupResolver = mapping.resolver;
+    // Other brokers ask this one for the positions of the partitions it owns.
+    const ownedPositions = new OwnedLogPositions(partitions, host.cluster);
+    addLogPositionsRoute(host.http, ownedPositions);
     const broker: KafkaBrokerContext = {
       host,
       config,
@@ -143,6 +151,11 @@ export class KafkaProtocolHandler implements ProtocolHandler {
       producerIds: new ProducerIdAllocator(host.metadataStore),
       groups,
       stats: createKafkaStats(host.metrics, groups),
+      logPositions: new ClusterLogPositions({
+        cluster: host.cluster,
+        peers: host.peers,
+        owned: ownedPositions,
+      }),
     };
     const handlers = new Map<number, ApiHandler>();
     // Each handler is typed by its own api key; the table holds them all.
