@@ -12,6 +12,7 @@ import { HOST_CONFIG_KEYS, parseHostConfig, type HostConfig } from '../config/ho
 import type { RawConfig } from '../config/sources.js';
 import { createHttpServer, type HttpServer } from '../http/http-server.js';
 import { createPeerClient } from '../http/peers.js';
+import { checkReadiness } from '../http/readiness.js';
 import { createLogger } from '../logging/logger.js';
 import { createHostMetrics, type HostMetrics } from '../metrics/index.js';
 import {
@@ -122,6 +123,13 @@ export class BrokerService {
       port: config.webServicePort,
       logger,
       metrics: this.metrics.registry,
+      readiness: () =>
+        checkReadiness({
+          shuttingDown: () => this.shuttingDown,
+          joined: () => this.cluster !== undefined,
+          metadataConnected: () => this.clusterView.connected(),
+          handlers: () => this.handlers.map(({ handler }) => handler),
+        }),
     });
     const context: HostContext = {
       brokerId: config.brokerId,

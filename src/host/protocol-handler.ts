@@ -85,6 +85,15 @@ export interface ProtocolHandler {
    * Gains after shutdown began (`isShuttingDown`) need not be served: they are released in 2.
    */
   stop(): Promise<void>;
+  /**
+   * Optional: why this handler does not serve everything this broker owns yet, as readable
+   * reasons (`partition persistent://public/default/orders-0 is still opening`); none when it
+   * does. `/readyz` asks it only once the broker has joined the cluster, its metadata session is
+   * connected and it is not shutting down, and answers 503 with the reasons of every handler
+   * (each prefixed with the protocol's name) until none has any. Called at every probe: it must
+   * be quick, and must not wait on other brokers or on the metadata store.
+   */
+  readiness?(): Promise<string[]>;
 }
 
 /** A handler module's default export. */

@@ -1,12 +1,14 @@
 /**
- * Each broker's HTTP port (fastify): `/healthz`, `/metrics` in the Prometheus text format, and
- * the JSON routes protocol handlers add (the admin API). Routes are added before the port
- * listens: the server is created before the handlers initialize and listens after they start.
+ * Each broker's HTTP port (fastify): `/healthz` (the process is alive), `/readyz` (it serves what
+ * it owns), `/metrics` in the Prometheus text format, and the JSON routes protocol handlers add
+ * (the admin API). Routes are added before the port listens: the server is created before the
+ * handlers initialize and listens after they start.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { exposition } from '../metrics/index.js';
+import type { ReadinessAnswer } from './readiness.js';
 import { HttpError, type HttpRequest, type HttpRoutes, type JsonHandler } from './routes.js';
 
 export interface HttpServer {
@@ -26,6 +28,8 @@ export function createHttpServer(options: {
   logger: Logger;
   /** The broker's metrics, served with the process's at `/metrics`. */
   metrics: Registry;
+  /** What `/readyz` answers: 200 when ready, 503 with the reasons otherwise (no route without). */
+  readiness?: () => Promise<ReadinessAnswer>;
 }): HttpServer {
   // Fastify's own request logging stays off: the broker logs what matters through pino.
   const app = Fastify({ logger: false });
@@ -40,6 +44,13 @@ export function createHttpServer(options: {
     return reply.status(500).send({ error: 'internal error' });
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
+  const { readiness } = options;
+  if (readiness) {
+    app.get('/readyz', async (_request, reply) => {
+      const answer = await readiness();
+      return reply.status(answer.status === 'ready' ? 200 : 503).send(answer);
+    });
+  }
   app.get('/metrics', async (_request, reply) =>
     reply.type(options.metrics.contentType).send(await exposition(options.metrics)),
   );
