@@ -66,6 +66,8 @@ export type AppendOutcome =
 
 export class PartitionManager {
   private readonly partitions = new Map<string, Promise<Partition>>();
+  /** The partitions of `partitions` whose opening has finished: what this broker serves now. */
+  private readonly opened = new Map<string, Partition>();
   /** Topics whose logs are being removed: nothing may open them meanwhile. */
   private readonly deleting = new Set<string>();
   private readonly replays: Limiter;
@@ -107,6 +109,12 @@ export class PartitionManager {
     if (!partition) {
       const opening = this.open(topic, index, this.topics.get(topic)!.configs, owner.epoch);
       this.partitions.set(key, opening);
+      opening.then(
+        (opened) => {
+          if (this.partitions.get(key) === opening) this.opened.set(key, opened);
+        },
+        () => undefined,
+      );
       opening.catch((err: unknown) => {
         if (err instanceof FencedError) {
           // Usually ownership moving on (a newer owner claimed the log meanwhile). But a claim
@@ -134,6 +142,7 @@ export class PartitionManager {
     const cached = this.partitions.get(key);
     if (cached) {
       this.partitions.delete(key);
+      this.opened.delete(key);
       void cached.then(
         (partition) => {
           partition.closed = true;
@@ -163,6 +172,7 @@ export class PartitionManager {
     const key = keyOf(topic, index);
     const open = this.partitions.get(key);
     this.partitions.delete(key);
+    this.opened.delete(key);
     const partition = await open?.catch(() => undefined);
     if (!partition) return;
     partition.closed = true;
@@ -237,9 +247,16 @@ export class PartitionManager {
     }
   }
 
+  /** The partitions open and served now (not those still opening, nor those given up). */
+  *served(): Iterable<Partition> {
+    for (const partition of this.opened.values()) if (!partition.closed) yield partition;
+  }
+
   private forget(key: string, expected?: Promise<Partition>): void {
-    if (expected === undefined || this.partitions.get(key) === expected)
+    if (expected === undefined || this.partitions.get(key) === expected) {
       this.partitions.delete(key);
+      this.opened.delete(key);
+    }
   }
 
   private async open(

@@ -11,6 +11,7 @@ import { encodeApiVersionsFallback } from '../apis/api-versions.js';
 import {
   ApiKey,
   apiKeyNames,
+  ErrorCode,
   apis,
   decodeRequestHeader,
   encodeResponseHeader,
@@ -18,6 +19,7 @@ import {
   Writer,
 } from '../protocol/index.js';
 import { FrameDecoder } from './frame-decoder.js';
+import type { RequestMetrics } from './request-metrics.js';
 
 export interface ConnectionOptions {
   maxFrameSize: number;
@@ -32,6 +34,8 @@ export interface ConnectionOptions {
   stopSignal: AbortSignal;
   /** Told once when the connection has closed, for whatever reason (the group-id mapping). */
   onClose?: (closed: ClosedConnection) => void;
+  /** Request durations and response error codes (connections are counted by the server). */
+  metrics: RequestMetrics;
 }
 
 /** A connection that closed: who the client was, as its last request said. */
@@ -50,6 +54,9 @@ interface Slot {
   answer?: Answer;
   /** Size of the request frame, held until the answer is written. */
   requestBytes: number;
+  apiKey: number;
+  /** performance.now() when the request's frame was read: its duration ends with the write. */
+  startedAt: number;
 }
 
 /** Largest response a Kafka size prefix can describe. */
@@ -124,6 +131,7 @@ export class KafkaConnection {
   }
 
   private onFrame(frame: Buffer): void {
+    const startedAt = performance.now();
     if (frame.length < 4) {
       this.close('malformed request header', { bytes: frame.length });
       return;
@@ -153,9 +161,12 @@ export class KafkaConnection {
     this.lastClientId = header.clientId ?? '';
     if (!versionServed) {
       // ApiVersions: answer in v0 format with UNSUPPORTED_VERSION so the client can downgrade.
+      this.options.metrics.countError(apiKey, ErrorCode.UNSUPPORTED_VERSION);
       this.enqueue(
         Promise.resolve(encodeApiVersionsFallback(correlationId, this.options.handlers)),
         frame.length,
+        apiKey,
+        startedAt,
       );
       return;
     }
@@ -188,16 +199,22 @@ export class KafkaConnection {
     const handle = handler.handle as (r: unknown, c: RequestContext) => Promise<unknown>;
     const work = handle(request, context).then((response): Answer => {
       if (response === null || response === CLOSE_CONNECTION) return response;
+      this.options.metrics.countResponseErrors(apiKey, response);
       const w = new Writer();
       encodeResponseHeader(w, apiKey, apiVersion, correlationId);
       (api.encodeResponse as (w: Writer, v: number, m: unknown) => void)(w, apiVersion, response);
       return w.finish();
     });
-    this.enqueue(work, frame.length, apiKey);
+    this.enqueue(work, frame.length, apiKey, startedAt);
   }
 
-  private enqueue(work: Promise<Answer>, requestBytes: number, apiKey?: number): void {
-    const slot: Slot = { requestBytes };
+  private enqueue(
+    work: Promise<Answer>,
+    requestBytes: number,
+    apiKey: number,
+    startedAt: number,
+  ): void {
+    const slot: Slot = { requestBytes, apiKey, startedAt };
     this.queue.push(slot);
     this.queuedBytes += requestBytes;
     work.then(
@@ -207,10 +224,7 @@ export class KafkaConnection {
       },
       (err: unknown) => {
         // A handler failure we cannot express as a Kafka error: the client reconnects and retries.
-        this.logger.error(
-          { err, api: apiKey === undefined ? undefined : apiKeyNames[apiKey] },
-          'request failed',
-        );
+        this.logger.error({ err, api: apiKeyNames[apiKey] }, 'request failed');
         this.close('request failed');
       },
     );
@@ -226,11 +240,14 @@ export class KafkaConnection {
         this.queuedBytes -= slot.requestBytes;
         const answer = slot.answer;
         if (answer === CLOSE_CONNECTION) {
+          this.options.metrics.requestDone(slot.apiKey, slot.startedAt);
           this.logger.info('closing connection after a failed acks=0 produce');
           this.socket.end();
           return;
         }
         if (answer) this.writeFrame(answer);
+        // Written (or nothing to write, acks=0): the request's time ends here.
+        this.options.metrics.requestDone(slot.apiKey, slot.startedAt);
       }
     } finally {
       this.socket.uncork();

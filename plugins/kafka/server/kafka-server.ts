@@ -39,6 +39,10 @@ export class KafkaServer {
     const bound: ListenerInfo[] = [];
     for (const [listenerIndex, listener] of listeners.entries()) {
       const server = createServer((socket) => {
+        // Counted from the accept, also while it waits for the broker to join.
+        const { metrics } = this.connectionOptions;
+        metrics.connectionOpened();
+        socket.once('close', () => metrics.connectionClosed());
         if (!this.waiting) return this.serve(socket, listenerIndex);
         socket.pause();
         socket.on('error', () => socket.destroy()); // a reset while it waits: nothing to log
