@@ -32,9 +32,11 @@ import { produceHandler } from './apis/produce.js';
 import type { KafkaBrokerContext } from './broker-context.js';
 import { loadOrCreateClusterId } from './cluster-id.js';
 import { KAFKA_CONFIG_KEYS, parseKafkaConfig } from './config.js';
+import { publishLogMetrics } from './partitions/log-metrics.js';
 import { PartitionManager } from './partitions/partition-manager.js';
 import { ProducerIdAllocator } from './producer/index.js';
 import { KafkaServer } from './server/kafka-server.js';
+import { RequestMetrics } from './server/request-metrics.js';
 import { GroupCoordinator } from './coordinator/group-coordinator.js';
 import { createSystemClock } from './coordinator/system-clock.js';
 import { GroupMapping } from './group-mapping/group-mapping.js';
@@ -80,6 +82,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
       host.cluster,
       host.logger.child({ component: 'partitions' }),
     );
+    publishLogMetrics(host.metrics, partitions);
     const namer = new TopicNamer(
       config.kafkaTenant,
       config.kafkaNamespace,
@@ -196,6 +199,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
         logRequests: host.hostConfig.logRequests,
         onClose: ({ connectionId, clientHost, clientId }) =>
           mapping.connectionClosed({ clientHost, clientId }, connectionId),
+        metrics: new RequestMetrics(host.metrics),
       },
       host.logger,
       host.joined,
