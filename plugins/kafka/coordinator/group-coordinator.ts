@@ -25,6 +25,7 @@ import type {
   FetchOffsetsResult,
   GroupCoordinatorApi,
   GroupDescription,
+  GroupDetail,
   GroupEventListener,
   GroupPersistence,
   GroupRecord,
@@ -377,6 +378,47 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     return { errorCode: loading ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE, groups };
   }
 
+  inspectGroup(groupId: string): { errorCode: ErrorCodeNumber; group: GroupDetail | null } {
+    const owned = this.route(groupId, true);
+    if (typeof owned === 'number') return { errorCode: owned, group: null };
+    const group = owned.groups.get(groupId);
+    if (group === undefined || group.is('Dead')) return { errorCode: ErrorCode.NONE, group: null };
+    return {
+      errorCode: ErrorCode.NONE,
+      group: {
+        groupId,
+        state: group.state,
+        protocolType: group.protocolType,
+        protocol: group.protocolName,
+        generationId: group.generationId,
+        leaderId: group.leaderId,
+        stateTimestamp: group.stateTimestamp,
+        members: [...group.members.values()].map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          sessionTimeoutMs: m.sessionTimeoutMs,
+          rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+          assignment: m.assignment,
+        })),
+        offsets: [...group.offsets.all()].map((c) => ({
+          topic: c.topic,
+          partition: c.partition,
+          ...c.record,
+        })),
+      },
+    };
+  }
+
+  loadingPartitions(): number[] {
+    const loading: number[] = [];
+    for (const owned of this.partitions.values()) {
+      if (owned.replay !== null) loading.push(owned.partition);
+    }
+    return loading.sort((a, b) => a - b);
+  }
+
   /**
    * Only Empty groups can be deleted; their offsets go with them. A group whose tombstones
    * cannot be written stays, and is answered with the error (COORDINATOR_NOT_AVAILABLE).
@@ -478,6 +520,25 @@ export class GroupCoordinator implements GroupCoordinatorApi {
   /** Appends not settled yet (each holds a request or a rebalance until it is). */
   get pendingAppends(): number {
     return this.inFlight.size;
+  }
+
+  /**
+   * The groups this coordinator serves now (their partitions loaded), Dead ones aside: what its
+   * consumer-group metrics and lag samples cover. For reading only.
+   */
+  *heldGroups(): IterableIterator<Group> {
+    if (!this.active) return;
+    for (const owned of this.partitions.values()) {
+      if (owned.replay !== null) continue;
+      for (const group of owned.groups.values()) if (!group.is('Dead')) yield group;
+    }
+  }
+
+  /** The group if this coordinator serves it now (see heldGroups). For reading only. */
+  heldGroup(groupId: string): Group | undefined {
+    const owned = this.route(groupId, true);
+    const group = typeof owned === 'number' ? undefined : owned.groups.get(groupId);
+    return group?.is('Dead') ? undefined : group;
   }
 
   // -------------------------------------------------------------------------------------------

@@ -302,6 +302,32 @@ export interface ListedGroup {
   state: GroupState;
 }
 
+/** A group in full, as the coordinator holds it (for the admin API; no Kafka API answers this). */
+export interface GroupDetail {
+  groupId: string;
+  state: GroupState;
+  /** Null until a member joins (a group that only stores offsets has none). */
+  protocolType: string | null;
+  /** The protocol chosen at the last rebalance; null before the first. */
+  protocol: string | null;
+  generationId: number;
+  leaderId: string | null;
+  /** When the group entered its state (ms); null when its record did not say. */
+  stateTimestamp: number | null;
+  members: {
+    memberId: string;
+    groupInstanceId: string | null;
+    clientId: string;
+    clientHost: string;
+    sessionTimeoutMs: number;
+    rebalanceTimeoutMs: number;
+    /** The member's assignment, in the group's protocol; empty until it has one. */
+    assignment: Buffer;
+  }[];
+  /** Committed offsets, topics as the clients named them. */
+  offsets: ({ topic: string; partition: number } & OffsetRecord)[];
+}
+
 export interface DeleteOffsetsResult {
   errorCode: ErrorCodeNumber;
   partitions: { topic: string; partition: number; errorCode: ErrorCodeNumber }[];
@@ -325,6 +351,14 @@ export interface GroupCoordinatorApi {
     groupId: string,
     partitions: { topic: string; partition: number }[],
   ): Promise<DeleteOffsetsResult>;
+  /**
+   * The group in full, for the admin API: errorCode NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS
+   * or COORDINATOR_NOT_AVAILABLE as for any request, else NONE with the group (null when it
+   * does not exist or is Dead).
+   */
+  inspectGroup(groupId: string): { errorCode: ErrorCodeNumber; group: GroupDetail | null };
+  /** The __consumer_offsets partitions this coordinator is still replaying (not serving yet). */
+  loadingPartitions(): number[];
 
   /**
    * Ownership of __consumer_offsets partitions: loading replays records, unloading forgets. A
