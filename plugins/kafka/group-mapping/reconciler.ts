@@ -45,6 +45,25 @@ export interface ReconcilerOptions {
 
 type Spend = (ops: number) => Promise<boolean>;
 
+/** What one pass did, for the admin API (`/admin/v1/reconciler`). */
+export interface ReconcileRun {
+  /** Date.now() when the pass began. */
+  startedAt: number;
+  durationMs: number;
+  /** Entries re-created for live members. */
+  repairs: number;
+  /** Wrong assignments corrected. */
+  corrections: number;
+  orphansRemoved: number;
+  /** The pass stopped before the end: its budget of store operations ran out (or shutdown). */
+  stoppedEarly: boolean;
+  /** Why the pass failed, if it did (the next one tries again). */
+  errors: string[];
+}
+
+/** How many passes `recentRuns` remembers. */
+export const RECENT_RUNS = 10;
+
 export class MappingReconciler {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
@@ -52,6 +71,7 @@ export class MappingReconciler {
   /** The node names read by the last pass end here: the next one starts after it. */
   private cursor = '';
   private nextOpAt = 0;
+  private readonly runs: ReconcileRun[] = [];
 
   constructor(private readonly options: ReconcilerOptions) {}
 
@@ -71,6 +91,11 @@ export class MappingReconciler {
     return this.running;
   }
 
+  /** The last RECENT_RUNS passes, oldest first. */
+  recentRuns(): readonly ReconcileRun[] {
+    return this.runs;
+  }
+
   private get halted(): boolean {
     return this.stopped || this.options.isShuttingDown();
   }
@@ -83,23 +108,40 @@ export class MappingReconciler {
       Math.floor((this.options.opsPerSecond * this.options.intervalMs) / 1000),
     );
     /** Takes `ops` store operations from the budget, at the rate; false when it has none left. */
+    const run: ReconcileRun = {
+      startedAt: Date.now(),
+      durationMs: 0,
+      repairs: 0,
+      corrections: 0,
+      orphansRemoved: 0,
+      stoppedEarly: false,
+      errors: [],
+    };
     const spend = async (ops: number): Promise<boolean> => {
-      if (this.halted || budget < ops) return false;
+      if (this.halted || budget < ops) {
+        run.stoppedEarly = true;
+        return false;
+      }
       budget -= ops;
       for (let i = 0; i < ops; i++) await this.pace();
+      if (this.halted) run.stoppedEarly = true;
       return !this.halted;
     };
     try {
-      await this.reconcileLiveMembers(spend);
-      await this.removeOrphans(spend);
+      await this.reconcileLiveMembers(spend, run);
+      await this.removeOrphans(spend, run);
       stats.reconcilePasses++;
     } catch (err) {
       stats.coordinatorFailures++;
+      run.errors.push((err as Error).message);
       logger.warn({ err }, 'group-id mapping reconciliation failed; the next pass tries again');
     }
+    run.durationMs = Date.now() - run.startedAt;
+    this.runs.push(run);
+    if (this.runs.length > RECENT_RUNS) this.runs.shift();
   }
 
-  private async reconcileLiveMembers(spend: Spend): Promise<void> {
+  private async reconcileLiveMembers(spend: Spend, run: ReconcileRun): Promise<void> {
     const { coordinator, cache, lifecycle, stats } = this.options;
     for (const { groupId } of coordinator.listGroups([]).groups) {
       for (const desired of lifecycle.desiredClients(groupId)) {
@@ -113,12 +155,15 @@ export class MappingReconciler {
         // A read and a write.
         if (!(await spend(2))) return;
         const outcome = await lifecycle.reconcile(desired, groupId);
-        if (outcome === 'corrected') stats.corrections++;
+        if (outcome === 'corrected') {
+          stats.corrections++;
+          run.corrections++;
+        } else if (outcome === 'repaired') run.repairs++;
       }
     }
   }
 
-  private async removeOrphans(spend: Spend): Promise<void> {
+  private async removeOrphans(spend: Spend, run: ReconcileRun): Promise<void> {
     const { store, root, coordinator, lifecycle, orphanGraceMs } = this.options;
     if (!(await spend(1))) return;
     // One-off reads: a scan must not leave this broker watching the root and every node.
@@ -148,7 +193,7 @@ export class MappingReconciler {
         if (live) continue;
         // A read and a write; out of budget, the next pass reads this node again.
         if (!(await spend(2))) return;
-        await lifecycle.removeOrphan(client, groupId, entry.token);
+        if (await lifecycle.removeOrphan(client, groupId, entry.token)) run.orphansRemoved++;
       }
       this.cursor = name;
     }
