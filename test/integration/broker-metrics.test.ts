@@ -88,7 +88,7 @@ describe('broker metrics on the HTTP port', () => {
     await broker?.stop();
   });
 
-  it("says which broker it is and which Koppa version it runs (package.json's)", async () => {
+  it("says which broker it is, which Koppa version it runs (package.json's), and its store connected", async () => {
     const { version } = (await import('../../package.json', { with: { type: 'json' } })).default;
     const scraped = await scrapeBrokers();
     broker.services.forEach((service, i) => {
@@ -99,6 +99,8 @@ describe('broker metrics on the HTTP port', () => {
         version,
       });
       expect(info[0].value).toBe(1);
+      // Its metadata store (in memory here) is always connected.
+      expect(total([scraped[i]], 'koppa_metadata_store_connected')).toBe(1);
     });
   });
 
