@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suites drive, when missing: Debian's Kafka clients (kcat, kafka-python
-# with its zstd, snappy and lz4 codecs, confluent-kafka, Go's sarama) and ZooKeeper, and the project's npm packages.
+# with its zstd, snappy and lz4 codecs, confluent-kafka, Go's sarama), ZooKeeper, Prometheus (with promtool)
+# and docker-compose (the observability tests), and the project's npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,8 @@ command -v kcat >/dev/null || need+=(kcat)
 [ -f /usr/share/java/zookeeper.jar ] || need+=(zookeeper)
 command -v go >/dev/null || need+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/Shopify/sarama ] || need+=(golang-github-shopify-sarama-dev)
+[ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ] || need+=(prometheus)
+[ -x /usr/bin/docker-compose ] || need+=(docker-compose)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   SUDO=""
