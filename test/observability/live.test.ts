@@ -3,7 +3,8 @@
  * by a real Prometheus: ZooKeeper and three `koppa broker` processes, real clients, and
  * Debian's Prometheus scraping every broker each second with the repository's rule files.
  *
- * Traffic: two consumer groups keep up with their topics (kafkajs); `audit-archiver` is stuck
+ * Traffic: two consumer groups keep up with their topics (kafkajs); `slow-app` falls behind
+ * while it commits as it goes; `audit-archiver` is stuck
  * (it commits once, at a batch written an hour ago, then keeps its member in the group,
  * paused, while its topic grows); one client without a group fetches more partitions of one
  * broker than the broker may hold aside while it learns the client's group, so the excess is
@@ -62,6 +63,8 @@ const HEALTHY: GroupSpec[] = [
   },
   { group: 'payments-app', topic: 'payments', members: ['kafkajs'], clientIds: ['payments-app-0'] },
 ];
+/** Reads `orders` too slowly to keep up, committing as it goes: lagging, not stuck. */
+const SLOW_GROUP = 'slow-app';
 const STUCK_GROUP = 'audit-archiver';
 const STUCK_TOPIC = 'audit';
 const PARTITIONS = 2;
@@ -194,6 +197,7 @@ describe('dashboards, recording rules and alerts on a live cluster', () => {
   let workload: Workload | undefined;
   let admin: Admin | undefined;
   let stuck: Consumer | undefined;
+  let slow: Consumer | undefined;
   /** The broker the client without a group fetched the wide topic from. */
   let wideBroker: number;
   let shortened: number;
@@ -250,6 +254,7 @@ describe('dashboards, recording rules and alerts on a live cluster', () => {
     );
     await workload.begin();
     stuck = await startStuckMember(cluster.bootstrap);
+    slow = await startSlowMember(cluster.bootstrap);
     await waitFor(
       `${STUCK_GROUP} to commit offset 0 on every partition`,
       async () => {
@@ -320,6 +325,7 @@ describe('dashboards, recording rules and alerts on a live cluster', () => {
 
   afterAll(async () => {
     await stuck?.disconnect().catch(() => undefined);
+    await slow?.disconnect().catch(() => undefined);
     await workload?.close();
     await admin?.disconnect().catch(() => undefined);
     await prometheus?.stop();
@@ -362,7 +368,7 @@ describe('dashboards, recording rules and alerts on a live cluster', () => {
         );
         const expected: Record<string, string[]> = {
           cluster: [CLUSTER_NAME],
-          group: [...HEALTHY.map((g) => g.group), STUCK_GROUP],
+          group: [...HEALTHY.map((g) => g.group), SLOW_GROUP, STUCK_GROUP],
           topic: [...HEALTHY.map((g) => g.topic), STUCK_TOPIC].map(fullName),
           instance: cluster.httpPorts.map((p) => `127.0.0.1:${p}`),
         };
@@ -408,7 +414,7 @@ describe('dashboards, recording rules and alerts on a live cluster', () => {
     expect(failures).toEqual([]);
   }, 60_000);
 
-  it('fires the stuck-group, lag and unattributed-traffic alerts, not for healthy groups', async () => {
+  it('fires the stuck-group, lag and unattributed-traffic alerts, not for other groups or brokers', async () => {
     const alerts = await untilFiring(
       prometheus,
       [
@@ -426,13 +432,23 @@ describe('dashboards, recording rules and alerts on a live cluster', () => {
       .map((a) => `${a.labels.topic}/${a.labels.partition}`);
     expect(stuckPartitions.length).toBeGreaterThan(0);
     for (const p of stuckPartitions) expect(p).toMatch(`${fullName(STUCK_TOPIC)}/`);
-    const healthy = HEALTHY.map((g) => g.group);
+    // The slow group lags more and more, but its committed offsets move: not stuck.
+    const slowLag = await prometheus.query(
+      `delta(cluster_group_topic:koppa_consumer_group_lag_messages:sum{group="${SLOW_GROUP}"}[1m]) > 0`,
+    );
+    expect(slowLag.length, `${SLOW_GROUP} should be falling behind`).toBeGreaterThan(0);
+    const others = [...HEALTHY.map((g) => g.group), SLOW_GROUP];
     expect(
       alerts
         .filter((a) => a.labels.alertname.startsWith('KoppaConsumerGroup'))
-        .filter((a) => healthy.includes(a.labels.group))
+        .filter((a) => others.includes(a.labels.group))
         .map((a) => a.labels),
     ).toEqual([]);
+    expect(
+      alerts
+        .filter((a) => a.labels.alertname === 'KoppaUnattributedFetches')
+        .map((a) => a.labels.instance),
+    ).toEqual([`127.0.0.1:${cluster.httpPorts[wideBroker]}`]);
     for (const alert of alerts) {
       for (const text of Object.values(alert.annotations)) {
         expect(text).not.toMatch(/error expanding template|\{\{|<no value>/);
@@ -444,6 +460,8 @@ describe('dashboards, recording rules and alerts on a live cluster', () => {
     // The clients go first: they would retry against the dying cluster for a long time.
     await stuck?.disconnect();
     stuck = undefined;
+    await slow?.disconnect();
+    slow = undefined;
     await workload?.close();
     workload = undefined;
     const victim = (wideBroker + 1) % BROKERS;
@@ -473,6 +491,30 @@ describe('dashboards, recording rules and alerts on a live cluster', () => {
     );
   }, 60_000);
 });
+
+/**
+ * The slow group's one member: small fetches (2 KiB a partition) and 50 ms a message, so it
+ * reads about 20 messages a second of the 80 `orders` gets, committing after every batch.
+ */
+async function startSlowMember(bootstrap: string[]): Promise<Consumer> {
+  const kafka = new Kafka({
+    brokers: bootstrap,
+    clientId: `${SLOW_GROUP}-0`,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 },
+  });
+  const consumer = kafka.consumer({
+    groupId: SLOW_GROUP,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1000,
+    maxWaitTimeInMs: 250,
+    maxBytesPerPartition: 2048,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic: 'orders', fromBeginning: true });
+  await consumer.run({ eachMessage: () => sleep(50) });
+  return consumer;
+}
 
 /** The wide topic, created; its partitions by leader once every one has one (raw requests). */
 async function createWideTopic(port: number): Promise<Map<number, number[]>> {
