@@ -155,19 +155,23 @@ for (const [label, apiKey, response] of [
   ]);
 }
 
-const STORE_CALLS = 20_000;
+const APPENDS = 1_000;
+const READS = 50_000;
 
-/** ns per append of one 10-record batch, then per read of one, on a fresh log of `store`. */
+/**
+ * ns per append of one 10-record batch (APPENDS of them, on a fresh log of `store`), then per
+ * read of one of them (READS, cycling over the log).
+ */
 async function storeCosts(store: MessageStore): Promise<[number, number]> {
   const log = await store.openLog({ topic: 'bench', partition: 0 });
-  const append = await nsPerAsyncCall(STORE_CALLS, () => log.append(Buffer.from(batch)));
-  const read = await nsPerAsyncCall(STORE_CALLS, (i) => log.read(i * 10, batch.length, true));
+  const append = await nsPerAsyncCall(APPENDS, () => log.append(Buffer.from(batch)));
+  const read = await nsPerAsyncCall(READS, (i) => log.read((i % APPENDS) * 10, batch.length, true));
   await store.close();
   return [append, read];
 }
 const store = { alone: [Infinity, Infinity], counted: [Infinity, Infinity] };
-// Alternating, best of five, so that both see the same machine.
-for (let round = 0; round < 5; round++) {
+// Alternating, best of ten (the first rounds warm up), so that both see the same machine.
+for (let round = 0; round < 10; round++) {
   const alone = await storeCosts(new MemoryMessageStore());
   const counted = await storeCosts(
     new InstrumentedMessageStore(new MemoryMessageStore(), createHostMetrics()),
