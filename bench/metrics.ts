@@ -1,6 +1,6 @@
 /**
  * What the traffic metrics cost: counting on the produce and fetch paths (ns per counted
- * partition, batch headers read included), and a scrape of a broker's registry holding 10,000
+ * partition, batch headers read included), and a scrape of a broker's metrics holding 10,000
  * fetch series (1,000 topic-partitions read by 10 groups each: MESSAGE_OUT, BYTES_OUT and
  * ENTRIES_OUT each), alone and beside 10,000 produce series (MESSAGE_IN, BYTES_IN).
  * Run: npx tsx bench/metrics.ts
@@ -91,7 +91,10 @@ for (const batches of [1, 10]) {
   rows.push(['fetch, group not known yet (1 batch)', ns.toFixed(0)]);
 }
 
-/** ms per scrape of a registry holding `fetchSeries` fetch and `produceSeries` produce series. */
+/**
+ * ms per rendering of a broker's metrics holding `fetchSeries` fetch and `produceSeries` produce
+ * series (the whole body, as one string; bench/scrape.ts serves it over HTTP).
+ */
 async function scrape(fetchSeries: number, produceSeries: number): Promise<string> {
   const metrics = createHostMetrics();
   const stats = createKafkaStats(
@@ -104,9 +107,9 @@ async function scrape(fetchSeries: number, produceSeries: number): Promise<strin
   for (let i = 0; i < fetchSeries; i++) {
     stats.fetch.fetched(clients[i % GROUPS], 1, topicOf(i), Math.floor(i / GROUPS), records);
   }
-  let text = await metrics.registry.metrics(); // warm up
+  let text = await metrics.exposition(); // warm up
   const start = performance.now();
-  for (let i = 0; i < SCRAPES; i++) text = await metrics.registry.metrics();
+  for (let i = 0; i < SCRAPES; i++) text = await metrics.exposition();
   const ms = (performance.now() - start) / SCRAPES;
   const samples = text.split('\n').filter((l) => l && !l.startsWith('#')).length;
   const mb = (text.length / 1e6).toFixed(1);

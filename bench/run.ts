@@ -6,6 +6,7 @@ for (const script of [
   'bench/storage.ts',
   'bench/coordinator.ts',
   'bench/metrics.ts',
+  'bench/scrape.ts',
   'bench/clients.ts',
 ]) {
   console.log(`\n== ${script} ==`);

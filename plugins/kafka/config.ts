@@ -47,6 +47,15 @@ const schema = z.object({
   fetchMaxBytes: int(55 * 1024 * 1024, 1024),
   /** Cap on a Fetch's long-poll wait, whatever the client asks. */
   fetchMaxWaitMs: int(30_000, 0),
+  /**
+   * Cardinality guards of the per-group series: regexes matched against whole group ids (a JSON
+   * array when a pattern holds a comma). Allow empty: every group; a group no allow pattern
+   * matches, or a deny pattern matches, is counted under group="__other__".
+   */
+  metricsGroupAllowPatterns: list([]),
+  metricsGroupDenyPatterns: list([]),
+  /** False: kop_server_*_IN/_OUT series are summed per topic, without `partition`. */
+  metricsPartitionLabel: bool(true),
   /** Where the group-id mapping (`<clientHost>-<clientId>` → groups) lives (KoP). */
   groupIdZooKeeperPath: str('/client_group_id'),
   /**

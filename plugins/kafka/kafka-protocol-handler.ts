@@ -153,7 +153,13 @@ export class KafkaProtocolHandler implements ProtocolHandler {
       offsetsTopicName: offsetsTopic.fullName,
       producerIds: new ProducerIdAllocator(host.metadataStore),
       groups,
-      stats: createKafkaStats(host.metrics, groups),
+      stats: createKafkaStats(host.metrics, groups, {
+        series: {
+          allowPatterns: config.metricsGroupAllowPatterns,
+          denyPatterns: config.metricsGroupDenyPatterns,
+          partitionLabel: config.metricsPartitionLabel,
+        },
+      }),
       logPositions: new ClusterLogPositions({
         cluster: host.cluster,
         peers: host.peers,

@@ -14,7 +14,7 @@ import { createHttpServer, type HttpServer } from '../http/http-server.js';
 import { createPeerClient } from '../http/peers.js';
 import { checkReadiness } from '../http/readiness.js';
 import { createLogger } from '../logging/logger.js';
-import { createHostMetrics, type HostMetrics } from '../metrics/index.js';
+import { createHostMetrics, type BrokerMetrics } from '../metrics/index.js';
 import {
   InstrumentedMetadataStore,
   openMetadataStore,
@@ -51,7 +51,7 @@ export class BrokerService {
     readonly logger: Logger,
     private readonly rawConfig: RawConfig,
     /** This broker's metrics registry, served at `/metrics` on its HTTP port. */
-    readonly metrics: HostMetrics,
+    readonly metrics: BrokerMetrics,
     readonly metadataStore: MetadataStore,
     readonly messageStore: MessageStore,
     readonly topics: TopicRegistry,
@@ -66,7 +66,7 @@ export class BrokerService {
     const config = parseHostConfig(rawConfig);
     const logger =
       options.logger ?? createLogger({ level: config.logLevel, brokerId: config.brokerId });
-    const metrics = createHostMetrics();
+    const metrics = createHostMetrics({ clusterName: config.clusterName });
     publishBrokerInfo(metrics, config.brokerId);
     // Each broker measures its own store objects (standalone brokers share a tree and a data
     // directory, never these objects), so its registry counts its own activity only.
@@ -122,7 +122,7 @@ export class BrokerService {
       host: config.bindAddress,
       port: config.webServicePort,
       logger,
-      metrics: this.metrics.registry,
+      metrics: this.metrics,
       readiness: () =>
         checkReadiness({
           shuttingDown: () => this.shuttingDown,

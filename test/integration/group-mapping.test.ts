@@ -58,8 +58,9 @@ async function messagesOut(brokers: BrokerService[]): Promise<Map<string, number
 
 async function metric(broker: BrokerService, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${broker.httpPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? NaN : Number(line.slice(name.length + 1));
+  // Its one series, labelled only with the cluster.
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`));
+  return line === undefined ? NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
 function consumerBytes(kind: 'subscription' | 'assignment', topic: string, partitions: number[]) {

@@ -14,10 +14,11 @@ import {
   type AwaitingEntry,
   type AwaitingOptions,
 } from './awaiting-groups.js';
+import type { SeriesPolicy } from './series-policy.js';
 import { SeriesTable } from './series-table.js';
 
 export class FetchStats {
-  readonly consumed = new SeriesTable();
+  readonly consumed: SeriesTable;
   private readonly awaiting: AwaitingGroups;
   /** Messages counted without a group because their group's answer never came or was dropped. */
   unattributedMessages = 0;
@@ -28,7 +29,10 @@ export class FetchStats {
     options: AwaitingOptions = DEFAULT_AWAITING,
     /** Monotonic milliseconds, for the age limit. */
     private readonly now: () => number = () => performance.now(),
+    /** Which groups get series of their own, and whether series keep their partition. */
+    policy?: SeriesPolicy,
   ) {
+    this.consumed = new SeriesTable(policy);
     this.awaiting = new AwaitingGroups(options);
     this.unsubscribe = groups.onChange((client) => this.answered(client));
   }

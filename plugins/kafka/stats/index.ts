@@ -12,10 +12,18 @@ import type { AwaitingOptions } from './awaiting-groups.js';
 import { FetchStats } from './fetch-stats.js';
 import { ProduceStats } from './produce-stats.js';
 import { publishKafkaStats } from './publish.js';
+import { ALL_SERIES, createSeriesPolicy, type SeriesPolicyOptions } from './series-policy.js';
 
 export { FetchStats } from './fetch-stats.js';
 export { ProduceStats } from './produce-stats.js';
 export { DEFAULT_AWAITING, type AwaitingOptions } from './awaiting-groups.js';
+export {
+  ALL_SERIES,
+  createSeriesPolicy,
+  OTHER_GROUPS,
+  type SeriesPolicy,
+  type SeriesPolicyOptions,
+} from './series-policy.js';
 
 export interface KafkaStats {
   readonly produce: ProduceStats;
@@ -27,10 +35,16 @@ export interface KafkaStats {
 export function createKafkaStats(
   metrics: HostMetrics,
   groups: GroupResolver,
-  options?: { awaiting?: AwaitingOptions; now?: () => number },
+  options?: {
+    awaiting?: AwaitingOptions;
+    now?: () => number;
+    /** The cardinality guards (default: every group, with partitions); ConfigError if invalid. */
+    series?: SeriesPolicyOptions;
+  },
 ): KafkaStats {
-  const produce = new ProduceStats();
-  const fetch = new FetchStats(groups, options?.awaiting, options?.now);
+  const policy = options?.series ? createSeriesPolicy(options.series) : ALL_SERIES;
+  const produce = new ProduceStats(policy);
+  const fetch = new FetchStats(groups, options?.awaiting, options?.now, policy);
   publishKafkaStats(metrics, produce, fetch);
   return { produce, fetch, close: () => fetch.close() };
 }

@@ -1,7 +1,8 @@
 /**
  * Publishes the Kafka handler's counts at scrape time under KoP's names (`kop_server_*`, without
  * `_total`, as KoP exports them) and Koppa's own health metrics under Prometheus conventions.
- * Nothing here runs on a request path.
+ * Nothing here runs on a request path; the series tables are read a few hundred series at a time
+ * (see `totals`), and each series' labels are rendered once.
  */
 import type { HostMetrics, ReadSeries } from '../../../src/api/index.js';
 import type { FetchStats } from './fetch-stats.js';
@@ -12,14 +13,23 @@ type Label = 'topic' | 'partition' | 'group' | 'tenant';
 const IN_LABELS: readonly Label[] = ['topic', 'partition', 'tenant'];
 const OUT_LABELS: readonly Label[] = ['topic', 'partition', 'group', 'tenant'];
 
+/** Series read between two points where the exposition may pause to let other work run. */
+const SERIES_PER_STEP = 256;
+
 function totals(
   table: SeriesTable,
   pick: (series: Series) => number,
   before?: () => void,
 ): ReadSeries<Label> {
-  return (set) => {
+  return function* (_set, setCached) {
     before?.();
-    for (const series of table.values()) set(series.labels, pick(series));
+    let step = 0;
+    for (const series of table.values()) {
+      setCached(series, pick(series));
+      if (++step < SERIES_PER_STEP) continue;
+      step = 0;
+      yield;
+    }
   };
 }
 

@@ -4,7 +4,8 @@
  * whether a client calls it `orders` or by its full name, and a topic of another tenant or
  * namespace (which clients reach by its full name) never shares a series with a short name of
  * the default namespace. `tenant` is that name's tenant, so that dashboards can sum per tenant
- * without parsing names. `group` is present only for consumption by a consumer group.
+ * without parsing names. `group` is present only for consumption by a consumer group;
+ * `partition` unless metricsPartitionLabel is off.
  */
 
 const PERSISTENT = 'persistent://';
@@ -16,15 +17,18 @@ export function tenantOf(fullName: string): string {
   return end < 0 ? '' : fullName.slice(start, end);
 }
 
-/** Built once per series, when it first counts. */
+/** Built once per series, when it first counts; `partition` null: summed over partitions. */
 export function seriesLabels(
   topic: string,
-  partition: number,
+  partition: number | null,
   group: string | null,
 ): Readonly<Record<string, string>> {
   const tenant = tenantOf(topic);
-  // No `group` key at all for a consumer without a group, as KoP renders it (not group="").
-  return group === null
-    ? { topic, partition: String(partition), tenant }
-    : { topic, partition: String(partition), group, tenant };
+  // No `group` key at all for a consumer without a group, as KoP renders it (not group=""), and
+  // no `partition` key when metricsPartitionLabel is off.
+  const labels: Record<string, string> = { topic };
+  if (partition !== null) labels.partition = String(partition);
+  if (group !== null) labels.group = group;
+  labels.tenant = tenant;
+  return labels;
 }

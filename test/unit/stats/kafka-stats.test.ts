@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createHostMetrics, type HostMetrics } from '../../../src/metrics/index.js';
+import { createHostMetrics, type BrokerMetrics } from '../../../src/metrics/index.js';
 import type { ClientKey, GroupResolver } from '../../../plugins/kafka/group-mapping/types.js';
 import { createKafkaStats, type KafkaStats } from '../../../plugins/kafka/stats/index.js';
 import { buildBatch } from '../../helpers/record-batches.js';
@@ -28,16 +28,19 @@ class FakeResolver implements GroupResolver {
   }
 }
 
-/** The lines of `name`'s samples in the text exposition. */
-async function samples(metrics: HostMetrics, name: string): Promise<string[]> {
-  const text = await metrics.registry.metrics();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `));
+/**
+ * The lines of `name`'s samples in the text exposition, each checked for the `cluster` label
+ * every series carries (last) and shown without it: KoP's own labels, in their order.
+ */
+async function samples(metrics: BrokerMetrics, name: string): Promise<string[]> {
+  const text = await metrics.exposition();
+  const lines = text.split('\n').filter((line) => line.startsWith(`${name}{`));
+  for (const line of lines) expect(line).toMatch(/[{,]cluster="standalone"\} /);
+  return lines.map((line) => line.replace(/,?cluster="standalone"\}/, '}').replace('{}', ''));
 }
 
 /** The attribution health metrics, from their sample lines. */
-async function health(metrics: HostMetrics): Promise<{ awaiting: number; unattributed: number }> {
+async function health(metrics: BrokerMetrics): Promise<{ awaiting: number; unattributed: number }> {
   const value = async (name: string) => {
     const [line] = await samples(metrics, name);
     return Number(line.slice(name.length + 1));
@@ -58,7 +61,7 @@ function fetchedRecords(batches: number, perBatch: number): Buffer {
 }
 
 describe('Kafka stats', () => {
-  let metrics: HostMetrics;
+  let metrics: BrokerMetrics;
   let groups: FakeResolver;
   let stats: KafkaStats;
   let now: number;
@@ -107,7 +110,7 @@ describe('Kafka stats', () => {
       `kop_server_BYTES_OUT{topic="persistent://public/default/orders",partition="0",group="billing",tenant="public"} ${bytes}`,
       `kop_server_BYTES_OUT{topic="persistent://public/default/orders",partition="0",tenant="public"} ${bytes + fetchedRecords(1, 4).length}`,
     ]);
-    expect((await metrics.registry.metrics()).includes('group=""')).toBe(false);
+    expect((await metrics.exposition()).includes('group=""')).toBe(false);
   });
 
   it('counts nothing for a fetch that returned no records', async () => {
@@ -240,5 +243,83 @@ describe('Kafka stats', () => {
     expect(groups.listeners.size).toBe(1);
     stats.close();
     expect(groups.listeners.size).toBe(0);
+  });
+});
+
+describe('Kafka stats with cardinality guards', () => {
+  const carol: ClientKey = { clientHost: '10.0.0.3', clientId: 'carol' };
+  const dave: ClientKey = { clientHost: '10.0.0.4', clientId: 'dave' };
+
+  function guarded(denyPatterns: string[], partitionLabel: boolean) {
+    const metrics = createHostMetrics();
+    const groups = new FakeResolver();
+    const series = { allowPatterns: [], denyPatterns, partitionLabel };
+    const stats = createKafkaStats(metrics, groups, { series });
+    groups.answer(alice, 'billing');
+    groups.answer(bob, 'console-consumer-1');
+    groups.answer(carol, 'console-consumer-2');
+    groups.answer(dave, null);
+    return { metrics, stats };
+  }
+
+  it("sums a denied group's consumption under group=__other__, per topic-partition", async () => {
+    const { metrics, stats } = guarded(['console-consumer-.*'], true);
+    stats.fetch.fetched(alice, 1, ORDERS, 0, fetchedRecords(1, 1));
+    stats.fetch.fetched(bob, 2, ORDERS, 0, fetchedRecords(1, 2));
+    stats.fetch.fetched(carol, 3, ORDERS, 0, fetchedRecords(2, 3));
+    stats.fetch.fetched(carol, 3, ORDERS, 1, fetchedRecords(1, 4));
+    stats.fetch.fetched(dave, 4, ORDERS, 0, fetchedRecords(1, 5));
+    expect(await samples(metrics, 'kop_server_MESSAGE_OUT')).toEqual([
+      'kop_server_MESSAGE_OUT{topic="persistent://public/default/orders",partition="0",group="billing",tenant="public"} 1',
+      'kop_server_MESSAGE_OUT{topic="persistent://public/default/orders",partition="0",group="__other__",tenant="public"} 8',
+      'kop_server_MESSAGE_OUT{topic="persistent://public/default/orders",partition="1",group="__other__",tenant="public"} 4',
+      'kop_server_MESSAGE_OUT{topic="persistent://public/default/orders",partition="0",tenant="public"} 5',
+    ]);
+    expect(await samples(metrics, 'kop_server_ENTRIES_OUT')).toContain(
+      'kop_server_ENTRIES_OUT{topic="persistent://public/default/orders",partition="0",group="__other__",tenant="public"} 3',
+    );
+    const bytes = fetchedRecords(1, 2).length + fetchedRecords(2, 3).length;
+    expect(await samples(metrics, 'kop_server_BYTES_OUT')).toContain(
+      `kop_server_BYTES_OUT{topic="persistent://public/default/orders",partition="0",group="__other__",tenant="public"} ${bytes}`,
+    );
+  });
+
+  it('sums series over partitions, produced and fetched, without the partition label', async () => {
+    const { metrics, stats } = guarded([], false);
+    stats.produce.appended(ORDERS, 0, 3, 120);
+    stats.produce.appended(ORDERS, 1, 2, 80);
+    stats.produce.appended(OTHER, 4, 1, 70);
+    stats.fetch.fetched(alice, 1, ORDERS, 0, fetchedRecords(1, 1));
+    stats.fetch.fetched(alice, 1, ORDERS, 1, fetchedRecords(1, 2));
+    stats.fetch.fetched(alice, 1, ORDERS, 2, fetchedRecords(1, 3));
+    stats.fetch.fetched(dave, 4, ORDERS, 1, fetchedRecords(1, 4));
+    stats.fetch.fetched(dave, 4, ORDERS, 0, fetchedRecords(1, 5));
+    expect(await samples(metrics, 'kop_server_MESSAGE_IN')).toEqual([
+      'kop_server_MESSAGE_IN{topic="persistent://public/default/orders",tenant="public"} 5',
+      'kop_server_MESSAGE_IN{topic="persistent://acme/eu/payments",tenant="acme"} 1',
+    ]);
+    expect(await samples(metrics, 'kop_server_BYTES_IN')).toEqual([
+      'kop_server_BYTES_IN{topic="persistent://public/default/orders",tenant="public"} 200',
+      'kop_server_BYTES_IN{topic="persistent://acme/eu/payments",tenant="acme"} 70',
+    ]);
+    expect(await samples(metrics, 'kop_server_MESSAGE_OUT')).toEqual([
+      'kop_server_MESSAGE_OUT{topic="persistent://public/default/orders",group="billing",tenant="public"} 6',
+      'kop_server_MESSAGE_OUT{topic="persistent://public/default/orders",tenant="public"} 9',
+    ]);
+    expect(await samples(metrics, 'kop_server_ENTRIES_OUT')).toEqual([
+      'kop_server_ENTRIES_OUT{topic="persistent://public/default/orders",group="billing",tenant="public"} 3',
+      'kop_server_ENTRIES_OUT{topic="persistent://public/default/orders",tenant="public"} 2',
+    ]);
+  });
+
+  it('folds both ways at once: one __other__ series per topic', async () => {
+    const { metrics, stats } = guarded(['console-consumer-.*'], false);
+    stats.fetch.fetched(bob, 2, ORDERS, 0, fetchedRecords(1, 2));
+    stats.fetch.fetched(carol, 3, ORDERS, 1, fetchedRecords(1, 3));
+    stats.fetch.fetched(carol, 3, OTHER, 1, fetchedRecords(1, 4));
+    expect(await samples(metrics, 'kop_server_MESSAGE_OUT')).toEqual([
+      'kop_server_MESSAGE_OUT{topic="persistent://public/default/orders",group="__other__",tenant="public"} 5',
+      'kop_server_MESSAGE_OUT{topic="persistent://acme/eu/payments",group="__other__",tenant="acme"} 4',
+    ]);
   });
 });
