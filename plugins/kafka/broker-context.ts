@@ -9,7 +9,7 @@ import type { GroupResolver } from './group-mapping/types.js';
 import type { PartitionManager } from './partitions/partition-manager.js';
 import type { ProducerIdAllocator } from './producer/index.js';
 import type { KafkaStats } from './stats/index.js';
-import type { LogPositionsReader } from './lag/types.js';
+import type { GroupLagView, LogPositionsReader } from './lag/types.js';
 import type { TopicNamer } from './topics/topic-names.js';
 import type { TopicService } from './topics/topic-service.js';
 
@@ -33,4 +33,6 @@ export interface KafkaBrokerContext {
   readonly stats: KafkaStats;
   /** Partition log positions read from their owners, wherever they are in the cluster. */
   readonly logPositions: LogPositionsReader;
+  /** This broker's latest lag samples of the groups it coordinates. */
+  readonly lag: GroupLagView;
 }

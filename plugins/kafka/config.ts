@@ -41,6 +41,8 @@ const schema = z.object({
   offsetsRetentionMinutes: int(7 * 24 * 60, 1),
   offsetsRetentionCheckIntervalMs: int(600_000, 1),
   offsetMetadataMaxSize: int(4096, 0),
+  /** How often each coordinator samples its groups' lag (koppa_consumer_group_lag_*). */
+  consumerLagIntervalMs: int(10_000, 100),
   /** Records appended to a __consumer_offsets partition before its log is compacted. */
   offsetsCompactionRecords: int(10_000, 100),
   /** Cap on the bytes one Fetch returns, whatever the client asks (Kafka's fetch.max.bytes). */
@@ -48,9 +50,9 @@ const schema = z.object({
   /** Cap on a Fetch's long-poll wait, whatever the client asks. */
   fetchMaxWaitMs: int(30_000, 0),
   /**
-   * Cardinality guards of the per-group series: regexes matched against whole group ids, comma-
-   * separated (a pattern with a comma needs a JSON config file's array). Allow empty: every group;
-   * a group no allow pattern matches, or a deny pattern matches, counts under group="__other__".
+   * Cardinality guards of the per-group series: regexes matched against whole group ids (a JSON
+   * array when a pattern holds a comma). Allow empty: every group; a group no allow pattern
+   * matches, or a deny pattern matches, is counted under group="__other__".
    */
   metricsGroupAllowPatterns: list([]),
   metricsGroupDenyPatterns: list([]),

@@ -49,6 +49,10 @@ import {
   ClusterLogPositions,
   OwnedLogPositions,
 } from './lag/log-positions.js';
+import { publishConsumerGroupMetrics } from './lag/group-metrics.js';
+import { fullTopicNames } from './lag/held-groups.js';
+import { LagSampler } from './lag/lag-sampler.js';
+import { createSeriesPolicy } from './stats/series-policy.js';
 import { TopicNamer } from './topics/topic-names.js';
 import { TopicService } from './topics/topic-service.js';
 
@@ -63,6 +67,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
   private producerExpiryTimer?: NodeJS.Timeout;
   private offsetsTopic?: OffsetsTopic;
   private mapping?: GroupMapping;
+  private lag?: LagSampler;
 
   async initialize(host: HostContext): Promise<void> {
     try {
@@ -140,6 +145,32 @@ export class KafkaProtocolHandler implements ProtocolHandler {
     // Other brokers ask this one for the positions of the partitions it owns.
     const ownedPositions = new OwnedLogPositions(partitions, host.cluster);
     addLogPositionsRoute(host.http, ownedPositions);
+    const logPositions = new ClusterLogPositions({
+      cluster: host.cluster,
+      peers: host.peers,
+      owned: ownedPositions,
+    });
+    // Each coordinator samples the lag of its groups and exports their koppa_consumer_group_*.
+    const seriesPolicy = createSeriesPolicy({
+      allowPatterns: config.metricsGroupAllowPatterns,
+      denyPatterns: config.metricsGroupDenyPatterns,
+      partitionLabel: config.metricsPartitionLabel,
+    });
+    const fullTopicName = fullTopicNames(namer);
+    const lag = new LagSampler({
+      groups: coordinator,
+      positions: logPositions,
+      fullTopicName,
+      intervalMs: config.consumerLagIntervalMs,
+      logger: host.logger.child({ component: 'consumer-lag' }),
+    });
+    this.lag = lag;
+    publishConsumerGroupMetrics(host.metrics, {
+      groups: coordinator,
+      lagOf: (group, topic, partition) => lag.partitionLagOf(group, topic, partition),
+      policy: seriesPolicy,
+      fullTopicName,
+    });
     const broker: KafkaBrokerContext = {
       host,
       config,
@@ -160,11 +191,8 @@ export class KafkaProtocolHandler implements ProtocolHandler {
           partitionLabel: config.metricsPartitionLabel,
         },
       }),
-      logPositions: new ClusterLogPositions({
-        cluster: host.cluster,
-        peers: host.peers,
-        owned: ownedPositions,
-      }),
+      logPositions,
+      lag,
     };
     const handlers = new Map<number, ApiHandler>();
     // Each handler is typed by its own api key; the table holds them all.
@@ -229,6 +257,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
         .catch((err: unknown) => this.broker?.host.logger.warn({ err }, 'producer expiry failed'));
     }, PRODUCER_EXPIRY_CHECK_MS);
     this.producerExpiryTimer.unref();
+    this.lag?.start();
     return bound;
   }
 
@@ -281,6 +310,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
    */
   async stop(): Promise<void> {
     clearInterval(this.producerExpiryTimer);
+    await this.lag?.stop();
     // Pending joins and syncs are answered now rather than left to time out.
     this.broker?.coordinator.shutdown();
     // In-flight requests get a share of the host's shutdown budget; long polls end at once.

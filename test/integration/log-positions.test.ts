@@ -207,4 +207,32 @@ describe('log positions across three brokers', () => {
       owners.flatMap((owner, p) => (owner === 0 && p !== unreachablePartition ? [p] : [])),
     );
   });
+
+  it('reads more than one request body holds from another owner, in several requests', async () => {
+    const broker0 = cluster.brokers[0]!;
+    const remote = owners.findIndex((owner) => owner !== 0);
+    const reader = new ClusterLogPositions({
+      cluster: broker0.clusterView,
+      peers: createPeerClient(broker0.clusterView),
+      owned: { read: async () => [] },
+    });
+    // About 3 MB of JSON: offsets past the log end, which hold no record.
+    const far = Array.from({ length: 100 }, (_, i) => 1_000_000_000 + i);
+    const queries = Array.from({ length: 4000 }, () => ({
+      topic: FULL_TOPIC,
+      partition: remote,
+      timestampsAt: far,
+    }));
+    expect(JSON.stringify({ partitions: queries }).length).toBeGreaterThan(1024 * 1024);
+    const answers = await reader.read(queries);
+    const expected = {
+      topic: FULL_TOPIC,
+      partition: remote,
+      logStartOffset: 0,
+      logEndOffset: logEnd(remote),
+      timestamps: Object.fromEntries(far.map((o) => [String(o), null])),
+    };
+    expect(answers).toHaveLength(queries.length);
+    for (const answer of answers) expect(answer).toEqual(expected);
+  });
 });

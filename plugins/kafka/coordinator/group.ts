@@ -66,6 +66,8 @@ export class Group {
   /** Topics the members subscribe to, for a 'consumer' group; null when unknown. */
   subscribedTopics: ReadonlySet<string> | null = null;
   readonly offsets = new GroupOffsets();
+  /** Join phases completed (generation bumps) since this coordinator created or loaded it. */
+  rebalances = 0;
   pendingJoin: PendingJoin | null = null;
   pendingSyncTimer: TimerHandle | null = null;
 
@@ -373,6 +375,7 @@ export class Group {
   initNextGeneration(now: number): void {
     this.protocolName = this.members.size > 0 ? this.selectProtocol() : null;
     this.generationId++;
+    this.rebalances++;
     this.subscribedTopics = this.computeSubscribedTopics();
     this.transitionTo(this.members.size > 0 ? 'CompletingRebalance' : 'Empty', now);
     this.pendingSyncMembers.clear();

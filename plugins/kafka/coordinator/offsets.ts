@@ -74,6 +74,10 @@ export class GroupOffsets {
   /** The latest commit being written per partition (Kafka's pendingOffsetCommits). */
   private readonly pending = new TopicPartitionMap<number>();
   private lastCommitId = 0;
+  /** Commits made durable (accepted OffsetCommit requests) since this coordinator held it. */
+  commits = 0;
+  /** When the last accepted commit was made (ms), or the newest restored one's; null for none. */
+  lastCommitTimestamp: number | null = null;
 
   get(topic: string, partition: number): OffsetRecord | undefined {
     return this.committed.get(topic, partition)?.record;
@@ -93,6 +97,7 @@ export class GroupOffsets {
   /** An offset read back from the log. */
   restore(topic: string, partition: number, record: OffsetRecord): void {
     this.committed.set(topic, partition, { record, commitId: 0 });
+    this.noteCommitTime(record.commitTimestamp);
   }
 
   /** A commit starts being written; returns its id for completeCommit or failCommit. */
@@ -104,7 +109,9 @@ export class GroupOffsets {
 
   /** The commit is durable: it replaces older offsets, except where they were deleted meanwhile. */
   completeCommit(id: number, commits: OffsetCommit[]): void {
+    this.commits++;
     for (const c of commits) {
+      this.noteCommitTime(c.record.commitTimestamp);
       const staged = this.pending.get(c.topic, c.partition);
       if (staged === undefined) continue;
       const current = this.committed.get(c.topic, c.partition);
@@ -112,6 +119,12 @@ export class GroupOffsets {
         this.committed.set(c.topic, c.partition, { record: c.record, commitId: id });
       }
       if (staged === id) this.pending.delete(c.topic, c.partition);
+    }
+  }
+
+  private noteCommitTime(timestamp: number): void {
+    if (this.lastCommitTimestamp === null || timestamp > this.lastCommitTimestamp) {
+      this.lastCommitTimestamp = timestamp;
     }
   }
 

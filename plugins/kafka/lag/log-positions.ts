@@ -1,8 +1,9 @@
 /**
  * Partition log positions (start and end offsets, batch timestamps at given offsets) read where
  * the partitions live. The owner answers for its own partitions at LOG_POSITIONS_PATH from the
- * logs it has open; the reader asks every owner once per call with all of its partitions, reads
- * this broker's own directly, and turns whatever fails into an `error` entry, never a rejection.
+ * logs it has open; the reader asks every owner once per call with all of its partitions (in
+ * several requests only when they would not fit one body), reads this broker's own directly, and
+ * turns whatever fails into an `error` entry, never a rejection.
  */
 import {
   HttpError,
@@ -44,10 +45,11 @@ export interface LogPositionsResponse {
   partitions: LogPositions[];
 }
 
-/** Most partitions one request may name, so that a request cannot hold an owner for long. */
-export const MAX_QUERIES_PER_REQUEST = 100_000;
-/** Most offsets one partition's query may ask timestamps at. */
-const MAX_TIMESTAMPS_PER_QUERY = 1000;
+/**
+ * The most JSON one request to an owner carries: the reader splits larger reads into several
+ * requests, one after the other, well under the HTTP server's body limit (fastify's 1 MiB).
+ */
+export const MAX_REQUEST_BODY_BYTES = 256 * 1024;
 /** How long the reader waits for another owner by default. */
 export const DEFAULT_PEER_TIMEOUT_MS = 5000;
 
@@ -126,24 +128,14 @@ export function addLogPositionsRoute(routes: HttpRoutes, owned: OwnedLogPosition
 export function parseQueries(body: unknown): LogPositionsQuery[] {
   const partitions = (body as { partitions?: unknown } | null)?.partitions;
   if (!Array.isArray(partitions)) throw new HttpError(400, 'expected { partitions: [...] }');
-  if (partitions.length > MAX_QUERIES_PER_REQUEST) {
-    throw new HttpError(400, `at most ${MAX_QUERIES_PER_REQUEST} partitions per request`);
-  }
   return partitions.map((entry: unknown, i): LogPositionsQuery => {
     const { topic, partition, timestampsAt } = (entry ?? {}) as Record<string, unknown>;
     if (typeof topic !== 'string' || !isOffset(partition)) {
       throw new HttpError(400, `partitions[${i}]: expected { topic: string, partition: number }`);
     }
     if (timestampsAt === undefined) return { topic, partition };
-    if (
-      !Array.isArray(timestampsAt) ||
-      timestampsAt.length > MAX_TIMESTAMPS_PER_QUERY ||
-      !timestampsAt.every(isOffset)
-    ) {
-      throw new HttpError(
-        400,
-        `partitions[${i}].timestampsAt: expected at most ${MAX_TIMESTAMPS_PER_QUERY} offsets`,
-      );
+    if (!Array.isArray(timestampsAt) || !timestampsAt.every(isOffset)) {
+      throw new HttpError(400, `partitions[${i}].timestampsAt: expected offsets`);
     }
     return { topic, partition, timestampsAt };
   });
@@ -197,8 +189,14 @@ export class ClusterLogPositions implements LogPositionsReader {
 
   /** One owner's answers for `queries`, in their order; failures become error entries. */
   private async ask(brokerId: number, queries: LogPositionsQuery[]): Promise<LogPositions[]> {
-    const { cluster, peers, owned } = this.options;
-    if (brokerId === cluster.brokerId) return owned.read(queries);
+    if (brokerId === this.options.cluster.brokerId) return this.options.owned.read(queries);
+    const answers: LogPositions[] = [];
+    for (const chunk of requestChunks(queries))
+      answers.push(...(await this.askPeer(brokerId, chunk)));
+    return answers;
+  }
+
+  private async askPeer(brokerId: number, queries: LogPositionsQuery[]): Promise<LogPositions[]> {
     const unreachable = (why: string): LogPositions[] =>
       queries.map(({ topic, partition }) => ({
         topic,
@@ -207,10 +205,14 @@ export class ClusterLogPositions implements LogPositionsReader {
       }));
     let response: LogPositionsResponse;
     try {
-      response = await peers.request<LogPositionsResponse>(brokerId, LOG_POSITIONS_PATH, {
-        body: { partitions: queries } satisfies LogPositionsRequest,
-        timeoutMs: this.options.peerTimeoutMs ?? DEFAULT_PEER_TIMEOUT_MS,
-      });
+      response = await this.options.peers.request<LogPositionsResponse>(
+        brokerId,
+        LOG_POSITIONS_PATH,
+        {
+          body: { partitions: queries } satisfies LogPositionsRequest,
+          timeoutMs: this.options.peerTimeoutMs ?? DEFAULT_PEER_TIMEOUT_MS,
+        },
+      );
     } catch (err) {
       return unreachable((err as Error).message);
     }
@@ -226,4 +228,23 @@ export class ClusterLogPositions implements LogPositionsReader {
         : { topic, partition, error: `${PositionsError.OWNER_UNREACHABLE}: answer out of order` };
     });
   }
+}
+
+/** `queries` in runs whose JSON stays under MAX_REQUEST_BODY_BYTES (each run one at least). */
+export function* requestChunks(queries: LogPositionsQuery[]): Generator<LogPositionsQuery[]> {
+  let chunk: LogPositionsQuery[] = [];
+  let bytes = 0;
+  for (const query of queries) {
+    // The query's JSON and its comma; the topic name counts in UTF-8 bytes.
+    const size =
+      Buffer.byteLength(query.topic) + 40 + (query.timestampsAt?.join(',').length ?? 0) + 20;
+    if (chunk.length > 0 && bytes + size > MAX_REQUEST_BODY_BYTES) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(query);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
 }
