@@ -50,9 +50,9 @@ const schema = z.object({
   /** Cap on a Fetch's long-poll wait, whatever the client asks. */
   fetchMaxWaitMs: int(30_000, 0),
   /**
-   * Cardinality guards of the per-group series: regexes matched against whole group ids (a JSON
-   * array when a pattern holds a comma). Allow empty: every group; a group no allow pattern
-   * matches, or a deny pattern matches, is counted under group="__other__".
+   * Cardinality guards of the per-group series: regexes matched against whole group ids, comma-
+   * separated (a pattern with a comma needs a JSON config file's array). Allow empty: every group;
+   * a group no allow pattern matches, or a deny pattern matches, counts under group="__other__".
    */
   metricsGroupAllowPatterns: list([]),
   metricsGroupDenyPatterns: list([]),

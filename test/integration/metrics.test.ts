@@ -7,10 +7,12 @@
  * groups into group="__other__" and drops the partition label.
  */
 import { spawnSync } from 'node:child_process';
-import { readdir, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config/fields.js';
 import { topicDirName } from '../../src/storage/topic-dirs.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { readPartitionWithKafkajs } from '../helpers/kafkajs-reader.js';
@@ -313,5 +315,19 @@ describe('metrics with cardinality guards', () => {
       [],
     );
     expect(out.filter((s) => s.labels.group?.startsWith('batch-'))).toEqual([]);
+  });
+
+  it('refuses to start a broker with a pattern that is not a regular expression', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'koppa-test-'));
+    try {
+      const refused = await startTestBroker(
+        { metricsGroupAllowPatterns: ['ok-.*', '(unclosed'] },
+        { dataDir },
+      ).catch((err: unknown) => err);
+      expect(refused).toBeInstanceOf(ConfigError);
+      expect((refused as Error).message).toMatch(/metricsGroupAllowPatterns.*\(unclosed/);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
