@@ -55,6 +55,7 @@ import { LagSampler } from './lag/lag-sampler.js';
 import { createSeriesPolicy } from './stats/series-policy.js';
 import { TopicNamer } from './topics/topic-names.js';
 import { TopicService } from './topics/topic-service.js';
+import { addAdminRoutes, kafkaReadiness } from './admin/index.js';
 
 /** How often idempotent-producer state is swept (Kafka's producer.id.expiration.check.interval.ms). */
 const PRODUCER_EXPIRY_CHECK_MS = 10 * 60 * 1000;
@@ -222,6 +223,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
     add(describeGroupsHandler(broker));
     add(deleteGroupsHandler(broker));
     this.broker = broker;
+    addAdminRoutes(broker, mapping);
     this.server = new KafkaServer(
       {
         maxFrameSize: config.socketRequestMaxBytes,
@@ -302,6 +304,11 @@ export class KafkaProtocolHandler implements ProtocolHandler {
           host.logger.warn({ err, topic, partition }, 'releasing partition failed'),
         );
     }
+  }
+
+  /** Owned partitions not open yet, and __consumer_offsets partitions still loading. */
+  readiness(): Promise<string[]> {
+    return this.broker ? kafkaReadiness(this.broker) : Promise.resolve(['not initialized']);
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 import { HttpError, type HttpRoutes, type TopicMetadata } from '../../../src/api/index.js';
 import type { KafkaBrokerContext } from '../broker-context.js';
+import { PositionsError } from '../lag/log-positions.js';
 import type { LogPositions, LogPositionsReader } from '../lag/types.js';
 import { topicNames, type TopicNames } from './answers.js';
 
@@ -16,7 +17,7 @@ export interface PartitionEntry {
   /** Null when the owner could not tell (see `error`). */
   logStartOffset: number | null;
   logEndOffset: number | null;
-  /** Why the offsets are missing; null when they are there. */
+  /** Why the offsets are missing (NO_OWNER, OWNER_UNREACHABLE: ..., ...); null when they are there. */
   error: string | null;
 }
 
@@ -69,7 +70,11 @@ export function addTopicRoutes(
           leaderEpoch: owner?.epoch ?? null,
           logStartOffset: read?.logStartOffset ?? null,
           logEndOffset: read?.logEndOffset ?? null,
-          error: owner ? (read?.error ?? (read ? null : 'no answer from its owner')) : 'no owner',
+          error: !owner
+            ? PositionsError.NO_OWNER
+            : read
+              ? (read.error ?? null)
+              : PositionsError.OWNER_UNREACHABLE,
         };
       }),
     }));
