@@ -1,6 +1,6 @@
 /**
  * Writes Koppa's Grafana dashboards (grafana/dashboards/*.json) from the definitions below:
- * `npx tsx scripts/generate-dashboards.ts`. The JSON files are what Grafana provisions; a test
+ * `npm run generate:dashboards`. The JSON files are what Grafana provisions; a test
  * checks that they are what this script makes, so edit here and run it again.
  *
  * Every panel queries the provisioned Prometheus data source by its fixed uid, and every query
@@ -120,27 +120,44 @@ function stat(
   };
 }
 
-/** A table of instant queries, merged on their labels (one row per series). */
-function table(spec: PanelSpec & { columns: Record<string, string> }): Panel {
+/**
+ * A table of instant queries, merged on their labels (one row per series). `columns` names the
+ * value column of each query (`Value #A`, ...) and gives it a unit.
+ */
+function table(
+  spec: Omit<PanelSpec, 'unit'> & { columns: Record<string, { name: string; unit: Unit }> },
+): Panel {
   return {
     type: 'table',
     ...common({
       ...spec,
       queries: spec.queries.map((q) => ({ ...q, instant: true, table: true })),
     }),
-    fieldConfig: { defaults: { unit: spec.unit }, overrides: [] },
+    fieldConfig: {
+      defaults: { unit: 'none' },
+      // Overrides apply after the transformations: to the renamed columns.
+      overrides: Object.values(spec.columns).map(({ name, unit }) => ({
+        matcher: { id: 'byName', options: name },
+        properties: [{ id: 'unit', value: unit }],
+      })),
+    },
     options: { showHeader: true, cellHeight: 'sm', footer: { show: false } },
     transformations: [
       { id: 'merge', options: {} },
       {
         id: 'organize',
-        options: { excludeByName: { Time: true }, renameByName: spec.columns },
+        options: {
+          excludeByName: { Time: true },
+          renameByName: Object.fromEntries(
+            Object.entries(spec.columns).map(([column, { name }]) => [column, name]),
+          ),
+        },
       },
     ],
   };
 }
 
-function common(spec: PanelSpec): Panel {
+function common(spec: Omit<PanelSpec, 'unit'>): Panel {
   return {
     title: spec.title,
     description: spec.description,
@@ -372,12 +389,11 @@ function consumerGroups(): DashboardSpec {
           table({
             title: 'Lag by partition',
             description: 'Committed offset, lag in messages and lag in seconds of every partition.',
-            unit: 'short',
             width: 24,
             columns: {
-              'Value #A': 'committed offset',
-              'Value #B': 'lag (messages)',
-              'Value #C': 'lag (seconds)',
+              'Value #A': { name: 'committed offset', unit: 'none' },
+              'Value #B': { name: 'lag (messages)', unit: 'short' },
+              'Value #C': { name: 'lag (seconds)', unit: 's' },
             },
             queries: [
               { expr: `max by (${byPartition}) (${committed})` },
@@ -972,12 +988,11 @@ function topics(): DashboardSpec {
           table({
             title: 'Partitions',
             description: 'Start and end offsets and size of every partition.',
-            unit: 'short',
             width: 24,
             columns: {
-              'Value #A': 'log start offset',
-              'Value #B': 'log end offset',
-              'Value #C': 'size (bytes)',
+              'Value #A': { name: 'log start offset', unit: 'none' },
+              'Value #B': { name: 'log end offset', unit: 'none' },
+              'Value #C': { name: 'size', unit: 'bytes' },
             },
             queries: [
               { expr: perPartition('koppa_log_start_offset') },

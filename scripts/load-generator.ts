@@ -15,7 +15,7 @@
  * mapping names one group. Only kafkajs and Node are imported: the image's `loadgen` target
  * holds nothing else.
  *
- *   KAFKA_BOOTSTRAP=127.0.0.1:9092 npx tsx scripts/load-generator.ts
+ *   KAFKA_BOOTSTRAP=127.0.0.1:9092,127.0.0.1:9093 npm run loadgen
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, Partitioners, type Consumer, type Producer } from 'kafkajs';
