@@ -22,7 +22,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKey, ErrorCode, errorName } from '../../plugins/kafka/protocol/index.js';
 import { DEFAULT_AWAITING } from '../../plugins/kafka/stats/index.js';
@@ -196,6 +196,7 @@ describe('dashboards, recording rules and alerts on a live cluster', () => {
   let prometheus: PrometheusServer;
   let workload: Workload | undefined;
   let admin: Admin | undefined;
+  let producer: Producer | undefined;
   let stuck: Consumer | undefined;
   let slow: Consumer | undefined;
   /** The broker the client without a group fetched the wide topic from. */
@@ -234,7 +235,7 @@ describe('dashboards, recording rules and alerts on a live cluster', () => {
       waitForLeaders: true,
     });
     // The stuck group's topic starts with a batch per partition written an hour ago.
-    const producer = kafka.producer();
+    producer = kafka.producer();
     await producer.connect();
     const old = await producer.send({
       topic: STUCK_TOPIC,
@@ -282,7 +283,6 @@ describe('dashboards, recording rules and alerts on a live cluster', () => {
         value: 'one',
       })),
     });
-    await producer.disconnect();
     const [broker, partitions] = [...leaders].sort((a, b) => b[1].length - a[1].length)[0];
     wideBroker = broker;
     expect(partitions.length).toBeGreaterThan(DEFAULT_AWAITING.maxPerClient);
@@ -327,6 +327,7 @@ describe('dashboards, recording rules and alerts on a live cluster', () => {
     await stuck?.disconnect().catch(() => undefined);
     await slow?.disconnect().catch(() => undefined);
     await workload?.close();
+    await producer?.disconnect().catch(() => undefined);
     await admin?.disconnect().catch(() => undefined);
     await prometheus?.stop();
     await cluster?.close();
@@ -458,6 +459,8 @@ describe('dashboards, recording rules and alerts on a live cluster', () => {
 
   it('fires KoppaBrokerDown for a broker killed, and only for it', async () => {
     // The clients go first: they would retry against the dying cluster for a long time.
+    await producer?.disconnect();
+    producer = undefined;
     await stuck?.disconnect();
     stuck = undefined;
     await slow?.disconnect();
