@@ -201,13 +201,16 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(compose.volumes ?? {})).toContain('koppa-data');
   });
 
-  it('gives each broker its id, ZooKeeper, and a listener advertised by its service name', () => {
+  // Other brokers reach a broker's HTTP port (admin answers, lag sampling) at its advertised
+  // address: the wildcard it binds would send them to themselves.
+  it('gives each broker its id, ZooKeeper, and listener and HTTP addresses advertised by its service name', () => {
     const brokers = Object.entries(compose.services).filter(([, s]) => s.build?.target === 'koppa');
     const ids = new Set<string>();
     for (const [name, service] of brokers) {
       const env = service.environment ?? {};
       expect(env.KOPPA_METADATA_STORE_URL, name).toMatch(/^zk:zookeeper:2181\//);
       expect(env.KOPPA_KAFKA_ADVERTISED_LISTENERS, name).toBe(`PLAINTEXT://${name}:9092`);
+      expect(env.KOPPA_ADVERTISED_ADDRESS, name).toBe(name);
       ids.add(env.KOPPA_BROKER_ID);
     }
     expect(ids.size).toBe(brokers.length);
