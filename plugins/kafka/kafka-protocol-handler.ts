@@ -151,13 +151,14 @@ export class KafkaProtocolHandler implements ProtocolHandler {
       peers: host.peers,
       owned: ownedPositions,
     });
-    // Each coordinator samples the lag of its groups and exports their koppa_consumer_group_*.
+    // One set of cardinality guards for KoP's counters and the consumer-group metrics.
     const seriesPolicy = createSeriesPolicy({
       allowPatterns: config.metricsGroupAllowPatterns,
       denyPatterns: config.metricsGroupDenyPatterns,
       partitionLabel: config.metricsPartitionLabel,
     });
     const fullTopicName = fullTopicNames(namer);
+    // Each coordinator samples the lag of its groups and exports their koppa_consumer_group_*.
     const lag = new LagSampler({
       groups: coordinator,
       positions: logPositions,
@@ -185,13 +186,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
       offsetsTopicName: offsetsTopic.fullName,
       producerIds: new ProducerIdAllocator(host.metadataStore),
       groups,
-      stats: createKafkaStats(host.metrics, groups, {
-        series: {
-          allowPatterns: config.metricsGroupAllowPatterns,
-          denyPatterns: config.metricsGroupDenyPatterns,
-          partitionLabel: config.metricsPartitionLabel,
-        },
-      }),
+      stats: createKafkaStats(host.metrics, groups, { series: seriesPolicy }),
       logPositions,
       lag,
     };

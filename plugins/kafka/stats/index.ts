@@ -12,7 +12,7 @@ import type { AwaitingOptions } from './awaiting-groups.js';
 import { FetchStats } from './fetch-stats.js';
 import { ProduceStats } from './produce-stats.js';
 import { publishKafkaStats } from './publish.js';
-import { ALL_SERIES, createSeriesPolicy, type SeriesPolicyOptions } from './series-policy.js';
+import { ALL_SERIES, type SeriesPolicy } from './series-policy.js';
 
 export { FetchStats } from './fetch-stats.js';
 export { ProduceStats } from './produce-stats.js';
@@ -38,11 +38,11 @@ export function createKafkaStats(
   options?: {
     awaiting?: AwaitingOptions;
     now?: () => number;
-    /** The cardinality guards (default: every group, with partitions); ConfigError if invalid. */
-    series?: SeriesPolicyOptions;
+    /** The cardinality guards (default: every group, with partitions). */
+    series?: SeriesPolicy;
   },
 ): KafkaStats {
-  const policy = options?.series ? createSeriesPolicy(options.series) : ALL_SERIES;
+  const policy = options?.series ?? ALL_SERIES;
   const produce = new ProduceStats(policy);
   const fetch = new FetchStats(groups, options?.awaiting, options?.now, policy);
   publishKafkaStats(metrics, produce, fetch);

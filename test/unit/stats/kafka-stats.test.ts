@@ -1,7 +1,11 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createHostMetrics, type BrokerMetrics } from '../../../src/metrics/index.js';
 import type { ClientKey, GroupResolver } from '../../../plugins/kafka/group-mapping/types.js';
-import { createKafkaStats, type KafkaStats } from '../../../plugins/kafka/stats/index.js';
+import {
+  createKafkaStats,
+  createSeriesPolicy,
+  type KafkaStats,
+} from '../../../plugins/kafka/stats/index.js';
 import { buildBatch } from '../../helpers/record-batches.js';
 
 const ORDERS = 'persistent://public/default/orders';
@@ -254,7 +258,7 @@ describe('Kafka stats with cardinality guards', () => {
     const metrics = createHostMetrics();
     const groups = new FakeResolver();
     const series = { allowPatterns: [], denyPatterns, partitionLabel };
-    const stats = createKafkaStats(metrics, groups, { series });
+    const stats = createKafkaStats(metrics, groups, { series: createSeriesPolicy(series) });
     groups.answer(alice, 'billing');
     groups.answer(bob, 'console-consumer-1');
     groups.answer(carol, 'console-consumer-2');
