@@ -46,6 +46,7 @@ interface PartitionJson {
   leaderEpoch: number | null;
   logStartOffset: number | null;
   logEndOffset: number | null;
+  sizeBytes: number | null;
   error: string | null;
 }
 interface TopicJson {
@@ -330,6 +331,8 @@ describe('the admin API on three brokers', () => {
         leaderEpoch: p.epoch,
         logStartOffset: 0,
         logEndOffset: PRODUCED[p.partition],
+        // Every partition holds batches: each at least a 61-byte header.
+        sizeBytes: expect.toSatisfy((n: number) => n >= 61) as number,
         error: null,
       })),
     });

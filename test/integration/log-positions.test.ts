@@ -52,6 +52,8 @@ function expectedPositions(partition: number): LogPositions {
     partition,
     logStartOffset: 0,
     logEndOffset: logEnd(partition),
+    // Record batches of this test's size: at least 61 header bytes each.
+    sizeBytes: expect.toSatisfy((n: number) => n >= BATCHES * 61) as number,
     timestamps,
   };
 }
@@ -230,6 +232,7 @@ describe('log positions across three brokers', () => {
       partition: remote,
       logStartOffset: 0,
       logEndOffset: logEnd(remote),
+      sizeBytes: expect.any(Number) as number,
       timestamps: Object.fromEntries(far.map((o) => [String(o), null])),
     };
     expect(answers).toHaveLength(queries.length);

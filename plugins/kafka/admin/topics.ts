@@ -17,6 +17,7 @@ export interface PartitionEntry {
   /** Null when the owner could not tell (see `error`). */
   logStartOffset: number | null;
   logEndOffset: number | null;
+  sizeBytes: number | null;
   /** Why the offsets are missing (NO_OWNER, OWNER_UNREACHABLE: ..., ...); null when they are there. */
   error: string | null;
 }
@@ -70,6 +71,7 @@ export function addTopicRoutes(
           leaderEpoch: owner?.epoch ?? null,
           logStartOffset: read?.logStartOffset ?? null,
           logEndOffset: read?.logEndOffset ?? null,
+          sizeBytes: read?.sizeBytes ?? null,
           error: !owner
             ? PositionsError.NO_OWNER
             : read

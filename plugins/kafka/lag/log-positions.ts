@@ -86,6 +86,7 @@ export class OwnedLogPositions implements LogPositionsReader {
         partition,
         logStartOffset: log.logStartOffset(),
         logEndOffset: log.logEndOffset(),
+        sizeBytes: log.sizeInBytes(),
       };
       if (timestampsAt !== undefined) positions.timestamps = timestamps;
       return positions;

@@ -19,6 +19,8 @@ export interface LogPositions {
   /** Absent when `error` is set. */
   logStartOffset?: number;
   logEndOffset?: number;
+  /** Bytes the log holds, all segments together. */
+  sizeBytes?: number;
   /**
    * By offset asked for: the first timestamp (ms) of the batch holding it, or null when the
    * offset holds no record (at or past the log end, or below its start).
