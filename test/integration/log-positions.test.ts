@@ -238,4 +238,60 @@ describe('log positions across three brokers', () => {
     expect(answers).toHaveLength(queries.length);
     for (const answer of answers) expect(answer).toEqual(expected);
   });
+
+  it('gives the log start batch timestamp for an offset retention removed (the oldest message left)', async () => {
+    const topic = 'positions-retained';
+    const fullTopic = `persistent://public/default/${topic}`;
+    const kafka = new Kafka({
+      brokers: cluster.bootstrap.split(','),
+      clientId: 'positions-retention-test',
+      logLevel: logLevel.NOTHING,
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    // Small segments, and retention that keeps only the active one.
+    await admin.createTopics({
+      topics: [
+        {
+          topic,
+          numPartitions: 1,
+          configEntries: [
+            { name: 'segment.bytes', value: '1024' },
+            { name: 'retention.bytes', value: '1' },
+          ],
+        },
+      ],
+    });
+    const producer = kafka.producer();
+    await producer.connect();
+    const stamp = (offset: number) => BASE_TS + offset * 1000;
+    for (let offset = 0; offset < 60; offset++) {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: [{ value: `retained-${offset}`, timestamp: String(stamp(offset)) }],
+      });
+    }
+    await producer.disconnect();
+    const owner = await waitFor('an owner', () => {
+      const id = cluster.brokers[0]!.clusterView.ownerOf({ topic: fullTopic, partition: 0 });
+      return id ? cluster.brokers.find((b) => b?.config.brokerId === id.brokerId) : null;
+    });
+    // What the broker's retention timer does, now.
+    await owner!.messageStore.enforceRetention();
+    const [{ low }] = await admin.fetchTopicOffsets(topic);
+    await admin.disconnect();
+    const logStart = Number(low);
+    expect(logStart).toBeGreaterThan(0);
+
+    const response = await post(owner!.httpPort!, {
+      partitions: [{ topic: fullTopic, partition: 0, timestampsAt: [0, logStart, 60] }],
+    });
+    const { partitions } = (await response.json()) as { partitions: LogPositions[] };
+    expect(partitions[0]).toMatchObject({
+      logStartOffset: logStart,
+      logEndOffset: 60,
+      timestamps: { '0': stamp(logStart), [String(logStart)]: stamp(logStart), '60': null },
+    });
+  });
 });

@@ -78,7 +78,10 @@ export class OwnedLogPositions implements LogPositionsReader {
     try {
       const timestamps: Record<string, number | null> = {};
       for (const offset of timestampsAt ?? []) {
-        timestamps[String(offset)] = (await log.batchHeaderAt(offset))?.firstTimestamp ?? null;
+        // Below the log start (retention removed what the group had not read), the oldest
+        // message not consumed is the log's first: its age is how far behind the group is.
+        const at = Math.max(offset, log.logStartOffset());
+        timestamps[String(offset)] = (await log.batchHeaderAt(at))?.firstTimestamp ?? null;
       }
       // Read after the timestamps, so that an offset the timestamps found is below the end.
       const positions: LogPositions = {

@@ -22,8 +22,9 @@ export interface LogPositions {
   /** Bytes the log holds, all segments together. */
   sizeBytes?: number;
   /**
-   * By offset asked for: the first timestamp (ms) of the batch holding it, or null when the
-   * offset holds no record (at or past the log end, or below its start).
+   * By offset asked for: the first timestamp (ms) of the batch holding it (for an offset below
+   * the log start, of the log's first batch: the oldest message left to consume), or null when
+   * no record is there (at or past the log end).
    */
   timestamps?: Record<string, number | null>;
   /** Why no positions: the broker asked does not own the partition, or it could not be reached. */
