@@ -293,6 +293,12 @@ export class KafkaConnection {
     clearTimeout(this.idleTimer);
     this.options.stopSignal.removeEventListener('abort', this.onStop);
     this.requests.abort();
+    // Requests the close cut short (a long poll the client left, one whose handler failed) end
+    // here: counted, so the request rate leaves none out.
+    for (const slot of this.queue.splice(0)) {
+      this.options.metrics.requestDone(slot.apiKey, slot.startedAt);
+    }
+    this.queuedBytes = 0;
     try {
       this.options.onClose?.({
         connectionId: this.id,
