@@ -123,6 +123,8 @@ export class KafkaProtocolHandler implements ProtocolHandler {
       coordinatorLogger,
     );
     this.offsetsTopic = offsetsTopic;
+    // Kafka names of committed and assigned topics as metrics label them (memoized).
+    const fullTopicName = fullTopicNames(namer);
     // The group-id mapping: FindCoordinator writes it, the coordinator keeps it, fetches read it.
     const mapping = new GroupMapping({
       store: host.metadataStore,
@@ -131,7 +133,7 @@ export class KafkaProtocolHandler implements ProtocolHandler {
       writeTimeoutMs: config.groupIdWriteTimeoutMs,
       brokerId: host.brokerId,
       coordinator,
-      fullTopicName: (topic) => namer.parse(topic)?.fullName ?? topic,
+      fullTopicName,
       reconcile: {
         intervalMs: config.groupIdReconcileIntervalMs,
         opsPerSecond: config.groupIdReconcileOpsPerSecond,
@@ -157,7 +159,6 @@ export class KafkaProtocolHandler implements ProtocolHandler {
       denyPatterns: config.metricsGroupDenyPatterns,
       partitionLabel: config.metricsPartitionLabel,
     });
-    const fullTopicName = fullTopicNames(namer);
     // Each coordinator samples the lag of its groups and exports their koppa_consumer_group_*.
     const lag = new LagSampler({
       groups: coordinator,

@@ -210,12 +210,7 @@ export function addGroupRoutes(
       leaderId: group.leaderId,
       stateSince: iso(group.stateTimestamp),
       members: group.members.map((m) => ({
-        memberId: m.memberId,
-        groupInstanceId: m.groupInstanceId,
-        clientId: m.clientId,
-        clientHost: m.clientHost,
-        sessionTimeoutMs: m.sessionTimeoutMs,
-        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        ...m,
         assignment: consumer ? decodeAssignment(m.assignment) : null,
       })),
       offsets,

@@ -4,20 +4,12 @@
  */
 import type { HttpRoutes, HostContext } from '../../../src/api/index.js';
 import type { GroupIdLifecyclePolicy } from '../group-mapping/group-mapping.js';
-import type { MappingReconciler } from '../group-mapping/reconciler.js';
+import type { MappingReconciler, ReconcileRun } from '../group-mapping/reconciler.js';
 import { iso, scopeOf, type BrokerError } from './answers.js';
 import { askEveryBroker } from './fan-out.js';
 
-export interface ReconcilerRunEntry {
-  startedAt: string;
-  durationMs: number;
-  repairs: number;
-  corrections: number;
-  orphansRemoved: number;
-  /** The pass ran out of its budget of store operations (or the broker began shutting down). */
-  stoppedEarly: boolean;
-  errors: string[];
-}
+/** A pass as the reconciler records it, with its start as an ISO string. */
+export type ReconcilerRunEntry = Omit<ReconcileRun, 'startedAt'> & { startedAt: string };
 
 /** One broker's reconciler (`?scope=local`). */
 export interface LocalReconcilerAnswer {
@@ -52,13 +44,8 @@ export function addReconcilerRoutes(
     enabled: options.reconciler !== undefined,
     intervalMs: options.intervalMs,
     runs: (options.reconciler?.recentRuns() ?? []).map((run) => ({
+      ...run,
       startedAt: iso(run.startedAt)!,
-      durationMs: run.durationMs,
-      repairs: run.repairs,
-      corrections: run.corrections,
-      orphansRemoved: run.orphansRemoved,
-      stoppedEarly: run.stoppedEarly,
-      errors: [...run.errors],
     })),
   });
 
