@@ -4,11 +4,12 @@
  * The caller gives its configuration (written as JSON, which is YAML) and any files it names
  * relative to itself (rule files); the helper queries it through its HTTP API.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { killOnExit, removed, removeOnExit } from './exit-cleanup.js';
 import { freePort } from './broker-process.js';
 
 export const PROMETHEUS = '/usr/bin/prometheus';
@@ -63,27 +64,12 @@ export interface PrometheusServer {
   stop(): Promise<void>;
 }
 
-const running = new Set<ChildProcess>();
-const dirs = new Set<string>();
-let exitHookInstalled = false;
-
-/** Never leave a server or its files behind, even when a test process ends abruptly. */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of running) child.kill('SIGKILL');
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
-}
-
 export async function startPrometheus(options: StartPrometheusOptions): Promise<PrometheusServer> {
   if (!existsSync(PROMETHEUS)) {
     throw new Error('Prometheus is not installed: apt-get install prometheus');
   }
-  installExitHook();
   const dir = await mkdtemp(join(tmpdir(), 'koppa-prometheus-'));
-  dirs.add(dir);
+  removeOnExit(dir);
   const configPath = join(dir, 'prometheus.yml');
   await writeFile(configPath, JSON.stringify(options.config, null, 2));
   for (const [path, text] of Object.entries(options.files ?? {})) {
@@ -103,8 +89,7 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  running.add(child);
-  child.once('exit', () => running.delete(child));
+  killOnExit(child);
   const collect = (chunk: Buffer): void => {
     log.push(...chunk.toString('utf8').split('\n').filter(Boolean));
     if (log.length > 200) log = log.slice(-200);
@@ -124,7 +109,7 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
       clearTimeout(timer);
     }
     await rm(dir, { recursive: true, force: true });
-    dirs.delete(dir);
+    removed(dir);
   };
 
   const api = async <T>(path: string, form?: Record<string, string>): Promise<T> => {

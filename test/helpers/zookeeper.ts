@@ -10,11 +10,12 @@
  * session timeout; the maximum session timeout stays at 60 s.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killOnExit, removed, removeOnExit } from './exit-cleanup.js';
 import type { ZooKeeperMetadataStore } from '../../src/metadata/zk-store.js';
 
 export const ZOOKEEPER_CLASSPATH = [
@@ -45,31 +46,16 @@ export interface StartZooKeeperOptions {
   startTimeoutMs?: number;
 }
 
-const running = new Set<ChildProcess>();
-const dataDirs = new Set<string>();
-let exitHookInstalled = false;
-
-/** Never leave a server or its files behind, even when a test process ends abruptly. */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of running) child.kill('SIGKILL');
-    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
-  });
-}
-
 export async function startZooKeeper(
   options: StartZooKeeperOptions = {},
 ): Promise<ZooKeeperServer> {
   if (!existsSync('/usr/share/java/zookeeper.jar')) {
     throw new Error('ZooKeeper is not installed: apt-get install zookeeper');
   }
-  installExitHook();
   const tickTime = options.tickTimeMs ?? 100;
   const startTimeoutMs = options.startTimeoutMs ?? 30_000;
   const dataDir = await mkdtemp(join(tmpdir(), 'koppa-zk-'));
-  dataDirs.add(dataDir);
+  removeOnExit(dataDir);
   const port = await freePort();
   const configPath = join(dataDir, 'zoo.cfg');
   await writeFile(
@@ -115,14 +101,13 @@ export async function startZooKeeper(
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child = proc;
-    running.add(proc);
+    killOnExit(proc);
     const collect = (chunk: Buffer): void => {
       log.push(...chunk.toString('utf8').split('\n').filter(Boolean));
       if (log.length > 200) log = log.slice(-200);
     };
     proc.stdout?.on('data', collect);
     proc.stderr?.on('data', collect);
-    proc.once('exit', () => running.delete(proc));
     const deadline = Date.now() + startTimeoutMs;
     for (;;) {
       if (proc.exitCode !== null || proc.signalCode !== null) {
@@ -156,7 +141,7 @@ export async function startZooKeeper(
     await launch();
   } catch (err) {
     await rm(dataDir, { recursive: true, force: true });
-    dataDirs.delete(dataDir);
+    removed(dataDir);
     throw err;
   }
 
@@ -169,7 +154,7 @@ export async function startZooKeeper(
       stopped = true;
       await kill();
       await rm(dataDir, { recursive: true, force: true });
-      dataDirs.delete(dataDir);
+      removed(dataDir);
     },
     async restart() {
       if (stopped) throw new Error('ZooKeeper was stopped');
