@@ -10,10 +10,10 @@ import type { ClientKey, GroupResolver } from '../plugins/kafka/group-mapping/ty
 import { encodeRecordBatch } from '../plugins/kafka/records/index.js';
 import { createKafkaStats } from '../plugins/kafka/stats/index.js';
 import { createHostMetrics } from '../src/metrics/index.js';
+import { nsPerCall } from './timing.js';
 
 const SERIES = 10_000;
 const GROUPS = 10;
-const MIN_DURATION_MS = 1000;
 const SCRAPES = 20;
 
 // A partition keeps its topic's name string for its life, so the paths see the same strings.
@@ -44,18 +44,6 @@ function fetched(batches: number): Buffer {
       ),
     ),
   );
-}
-
-/** Calls `fn(i)` with a growing i until MIN_DURATION_MS passed; returns ns per call. */
-function nsPerCall(fn: (i: number) => void): number {
-  for (let i = 0; i < 10_000; i++) fn(i); // warm up
-  let calls = 0;
-  const start = performance.now();
-  while (performance.now() - start < MIN_DURATION_MS) {
-    for (let i = 0; i < 10_000; i++) fn(calls + i);
-    calls += 10_000;
-  }
-  return ((performance.now() - start) * 1e6) / calls;
 }
 
 const rows: string[][] = [['counted on', 'ns per counted partition']];
