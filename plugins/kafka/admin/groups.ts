@@ -8,7 +8,7 @@ import { HttpError, PeerError, type HttpRoutes } from '../../../src/api/index.js
 import type { KafkaBrokerContext } from '../broker-context.js';
 import { assignedPartitions, CONSUMER_PROTOCOL_TYPE } from '../coordinator/consumer-protocol.js';
 import { offsetsPartitionFor } from '../coordinator/placement.js';
-import type { GroupDetail, GroupState } from '../coordinator/types.js';
+import type { GroupDetail, GroupState, MemberDetail } from '../coordinator/types.js';
 import type { GroupLagView } from '../lag/types.js';
 import { ErrorCode } from '../protocol/index.js';
 import { iso, scopeOf, topicNames, type BrokerError, type TopicNames } from './answers.js';
@@ -44,16 +44,11 @@ export interface AssignedTopic extends TopicNames {
   partitions: number[];
 }
 
-export interface MemberEntry {
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
+/** A member as the coordinator holds it, its assignment decoded. */
+export type MemberEntry = Omit<MemberDetail, 'assignment'> & {
   /** Decoded from the consumer protocol's assignment; null for other protocols. */
   assignment: AssignedTopic[] | null;
-}
+};
 
 export interface LagEntry {
   /** The committed offset the sample was taken against. */

@@ -302,6 +302,18 @@ export interface ListedGroup {
   state: GroupState;
 }
 
+/** A member in full, as the coordinator holds it (for the admin API). */
+export interface MemberDetail {
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  /** The member's assignment, in the group's protocol; empty until it has one. */
+  assignment: Buffer;
+}
+
 /** A group in full, as the coordinator holds it (for the admin API; no Kafka API answers this). */
 export interface GroupDetail {
   groupId: string;
@@ -314,16 +326,7 @@ export interface GroupDetail {
   leaderId: string | null;
   /** When the group entered its state (ms); null when its record did not say. */
   stateTimestamp: number | null;
-  members: {
-    memberId: string;
-    groupInstanceId: string | null;
-    clientId: string;
-    clientHost: string;
-    sessionTimeoutMs: number;
-    rebalanceTimeoutMs: number;
-    /** The member's assignment, in the group's protocol; empty until it has one. */
-    assignment: Buffer;
-  }[];
+  members: MemberDetail[];
   /** Committed offsets, topics as the clients named them. */
   offsets: ({ topic: string; partition: number } & OffsetRecord)[];
 }
