@@ -22,7 +22,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
+import {
+  Kafka,
+  logLevel,
+  type Admin,
+  type Consumer,
+  type ConsumerConfig,
+  type Producer,
+} from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKey, ErrorCode, errorName } from '../../plugins/kafka/protocol/index.js';
 import { DEFAULT_AWAITING } from '../../plugins/kafka/stats/index.js';
@@ -495,25 +502,35 @@ describe('dashboards, recording rules and alerts on a live cluster', () => {
   }, 60_000);
 });
 
+/** A group's one kafkajs member (client id `<group>-0`), connected. */
+async function connectMember(
+  bootstrap: string[],
+  groupId: string,
+  options: Partial<ConsumerConfig> = {},
+): Promise<Consumer> {
+  const kafka = new Kafka({
+    brokers: bootstrap,
+    clientId: `${groupId}-0`,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 },
+  });
+  const consumer = kafka.consumer({
+    groupId,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1000,
+    maxWaitTimeInMs: 250,
+    ...options,
+  });
+  await consumer.connect();
+  return consumer;
+}
+
 /**
  * The slow group's one member: small fetches (2 KiB a partition) and 50 ms a message, so it
  * reads about 20 messages a second of the 80 `orders` gets, committing after every batch.
  */
 async function startSlowMember(bootstrap: string[]): Promise<Consumer> {
-  const kafka = new Kafka({
-    brokers: bootstrap,
-    clientId: `${SLOW_GROUP}-0`,
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 },
-  });
-  const consumer = kafka.consumer({
-    groupId: SLOW_GROUP,
-    sessionTimeout: 10_000,
-    heartbeatInterval: 1000,
-    maxWaitTimeInMs: 250,
-    maxBytesPerPartition: 2048,
-  });
-  await consumer.connect();
+  const consumer = await connectMember(bootstrap, SLOW_GROUP, { maxBytesPerPartition: 2048 });
   await consumer.subscribe({ topic: 'orders', fromBeginning: true });
   await consumer.run({ eachMessage: () => sleep(50) });
   return consumer;
@@ -555,19 +572,7 @@ async function createWideTopic(port: number): Promise<Map<number, number[]>> {
  * heartbeats while paused) without committing again.
  */
 async function startStuckMember(bootstrap: string[]): Promise<Consumer> {
-  const kafka = new Kafka({
-    brokers: bootstrap,
-    clientId: `${STUCK_GROUP}-0`,
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 },
-  });
-  const consumer = kafka.consumer({
-    groupId: STUCK_GROUP,
-    sessionTimeout: 10_000,
-    heartbeatInterval: 1000,
-    maxWaitTimeInMs: 250,
-  });
-  await consumer.connect();
+  const consumer = await connectMember(bootstrap, STUCK_GROUP);
   await consumer.subscribe({ topic: STUCK_TOPIC, fromBeginning: true });
   const committed = new Set<number>();
   await consumer.run({
