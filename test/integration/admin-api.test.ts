@@ -10,6 +10,10 @@
  */
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GroupMappingsAnswer } from '../../plugins/kafka/admin/group-mappings.js';
+import type { GroupAnswer, GroupSummary } from '../../plugins/kafka/admin/groups.js';
+import type { ReconcilerAnswer, ReconcilerRunEntry } from '../../plugins/kafka/admin/reconciler.js';
+import type { TopicAnswer, TopicsAnswer } from '../../plugins/kafka/admin/topics.js';
 import { offsetsPartitionFor } from '../../plugins/kafka/coordinator/placement.js';
 import { nodeName } from '../../plugins/kafka/group-mapping/node-name.js';
 import { ApiKey, ErrorCode } from '../../plugins/kafka/protocol/index.js';
@@ -37,100 +41,6 @@ const ALL_PARTITIONS = Array.from({ length: PARTITIONS }, (_, p) => p);
 interface Answer<T> {
   status: number;
   body: T;
-}
-
-// The answers' shapes, as the README documents them (only what the test reads).
-interface PartitionJson {
-  partition: number;
-  ownerBrokerId: number | null;
-  leaderEpoch: number | null;
-  logStartOffset: number | null;
-  logEndOffset: number | null;
-  sizeBytes: number | null;
-  error: string | null;
-}
-interface TopicJson {
-  kafkaName: string;
-  fullName: string;
-  internal: boolean;
-  partitionCount: number;
-  partitions: PartitionJson[];
-}
-interface GroupSummaryJson {
-  groupId: string;
-  coordinatorBrokerId: number;
-  state: string;
-  protocolType: string | null;
-  protocol: string | null;
-  memberCount: number;
-}
-interface GroupJson extends GroupSummaryJson {
-  answeredBy: number;
-  generationId: number;
-  leaderId: string | null;
-  stateSince: string | null;
-  members: {
-    memberId: string;
-    groupInstanceId: string | null;
-    clientId: string;
-    clientHost: string;
-    sessionTimeoutMs: number;
-    rebalanceTimeoutMs: number;
-    assignment: { kafkaName: string; fullName: string; partitions: number[] }[] | null;
-  }[];
-  offsets: {
-    kafkaName: string;
-    fullName: string;
-    partition: number;
-    committedOffset: number;
-    leaderEpoch: number | null;
-    metadata: string;
-    committedAt: string | null;
-    expiresAt: string | null;
-    lag: {
-      committedOffset: number;
-      logEndOffset: number | null;
-      messages: number | null;
-      seconds: number | null;
-      sampledAt: string;
-    } | null;
-  }[];
-}
-interface MappingsJson {
-  answeredBy: number;
-  root: string;
-  nodes: {
-    node: string;
-    clientHost: string | null;
-    clientId: string | null;
-    groups: {
-      groupId: string;
-      writerBrokerId: number;
-      writtenAt: string | null;
-      token: string;
-      assigned: { kafkaName: string; fullName: string; partitions: number[] }[] | null;
-    }[];
-  }[];
-}
-interface ReconcilerRunJson {
-  startedAt: string;
-  durationMs: number;
-  repairs: number;
-  corrections: number;
-  orphansRemoved: number;
-  stoppedEarly: boolean;
-  errors: string[];
-}
-interface ReconcilerJson {
-  answeredBy: number;
-  brokers: {
-    brokerId: number;
-    policy: string;
-    enabled: boolean;
-    intervalMs: number;
-    runs: ReconcilerRunJson[];
-  }[];
-  errors: { brokerId: number; error: string }[];
 }
 
 /** Metadata (v12) of one topic through `port`: each partition's leader and leader epoch. */
@@ -314,9 +224,7 @@ describe('the admin API on three brokers', () => {
     const led = await metadataOf(ports[ASKED], TOPIC);
     // Some partitions live on other brokers: their offsets come from their owners.
     expect(led.some((p) => p.leader !== ASKED)).toBe(true);
-    const { status, body } = await api<{ answeredBy: number; topics: TopicJson[] }>(
-      '/admin/v1/topics',
-    );
+    const { status, body } = await api<TopicsAnswer>('/admin/v1/topics');
     expect(status).toBe(200);
     expect(body.answeredBy).toBe(ASKED);
     const topic = body.topics.find((t) => t.fullName === FULL_NAME);
@@ -346,7 +254,7 @@ describe('the admin API on three brokers', () => {
   });
 
   it('describes one topic by its Kafka name or its full name, and 404s an unknown one', async () => {
-    const byKafkaName = await api<TopicJson & { answeredBy: number }>(`/admin/v1/topics/${TOPIC}`);
+    const byKafkaName = await api<TopicAnswer>(`/admin/v1/topics/${TOPIC}`);
     expect(byKafkaName.status).toBe(200);
     expect(byKafkaName.body.fullName).toBe(FULL_NAME);
     expect(byKafkaName.body.partitions.map((p) => p.logEndOffset)).toEqual(PRODUCED);
@@ -362,7 +270,7 @@ describe('the admin API on three brokers', () => {
     expect(rawMember.coordinator).toBe(1);
     const { status, body } = await api<{
       answeredBy: number;
-      groups: GroupSummaryJson[];
+      groups: GroupSummary[];
       errors: unknown[];
     }>('/admin/v1/groups');
     expect(status).toBe(200);
@@ -390,7 +298,7 @@ describe('the admin API on three brokers', () => {
   });
 
   it('describes a group from its coordinator: members, assignments and committed offsets', async () => {
-    const { status, body } = await api<GroupJson>(`/admin/v1/groups/${kafkajsGroup}`);
+    const { status, body } = await api<GroupAnswer>(`/admin/v1/groups/${kafkajsGroup}`);
     expect(status).toBe(200);
     expect(body).toMatchObject({
       answeredBy: ASKED,
@@ -429,7 +337,7 @@ describe('the admin API on three brokers', () => {
       expect(Date.parse(committedAt!)).toBeLessThanOrEqual(committedUntil);
     }
 
-    const raw = await api<GroupJson>(`/admin/v1/groups/${encodeURIComponent(rawGroup)}`);
+    const raw = await api<GroupAnswer>(`/admin/v1/groups/${encodeURIComponent(rawGroup)}`);
     expect(raw.status).toBe(200);
     expect(raw.body.coordinatorBrokerId).toBe(1);
     expect(raw.body.members.map((m) => [m.clientId, m.assignment])).toEqual([
@@ -443,7 +351,7 @@ describe('the admin API on three brokers', () => {
 
   it("gives each committed partition's lag as its coordinator last sampled it", async () => {
     const body = await waitFor('the lag of every committed partition', async () => {
-      const { body: group } = await api<GroupJson>(`/admin/v1/groups/${kafkajsGroup}`);
+      const { body: group } = await api<GroupAnswer>(`/admin/v1/groups/${kafkajsGroup}`);
       return group.offsets.every((o) => o.lag !== null) ? group : null;
     });
     for (const { partition, lag } of body.offsets) {
@@ -461,7 +369,7 @@ describe('the admin API on three brokers', () => {
 
   it('shows the group-id mapping, written by the broker that answered FindCoordinator', async () => {
     const answer = await waitFor('the coordinator to publish the assignment', async () => {
-      const a = await api<MappingsJson>(
+      const a = await api<GroupMappingsAnswer>(
         `/admin/v1/group-mappings?group=${encodeURIComponent(rawGroup)}`,
       );
       return a.body.nodes[0]?.groups[0]?.assigned ? a : null;
@@ -487,7 +395,7 @@ describe('the admin API on three brokers', () => {
     expect(Number.isNaN(Date.parse(entry.writtenAt!))).toBe(false);
 
     // Unfiltered: the kafkajs consumer's node too, with its group.
-    const all = await api<MappingsJson>('/admin/v1/group-mappings');
+    const all = await api<GroupMappingsAnswer>('/admin/v1/group-mappings');
     const kafkajsNode = all.body.nodes.find((n) => n.clientId === 'admin-consumer');
     expect(kafkajsNode?.groups.map((g) => g.groupId)).toEqual([kafkajsGroup]);
     expect([0, 1, 2]).toContain(kafkajsNode!.groups[0].writerBrokerId);
@@ -506,16 +414,16 @@ describe('the admin API on three brokers', () => {
       conn.close();
     }
     // Every pass seen, by broker and start (a pass stays in the last 10 for 3 s at 300 ms).
-    const seen = new Map<string, ReconcilerRunJson & { brokerId: number }>();
+    const seen = new Map<string, ReconcilerRunEntry & { brokerId: number }>();
     const removedBy2 = () =>
       [...seen.values()]
         .filter((r) => r.brokerId === 2 && Date.parse(r.startedAt) >= written)
         .reduce((sum, r) => sum + r.orphansRemoved, 0);
-    let last: ReconcilerJson | undefined;
+    let last: ReconcilerAnswer | undefined;
     await waitFor(
       'broker 2 to remove the orphan',
       async () => {
-        const { status, body } = await api<ReconcilerJson>('/admin/v1/reconciler');
+        const { status, body } = await api<ReconcilerAnswer>('/admin/v1/reconciler');
         expect(status).toBe(200);
         last = body;
         for (const b of body.brokers) {
@@ -542,7 +450,7 @@ describe('the admin API on three brokers', () => {
       expect(run.errors).toEqual([]);
       expect(run.durationMs).toBeGreaterThanOrEqual(0);
     }
-    const mapping = await api<MappingsJson>(`/admin/v1/group-mappings?group=${ghost}`);
+    const mapping = await api<GroupMappingsAnswer>(`/admin/v1/group-mappings?group=${ghost}`);
     expect(mapping.body.nodes).toEqual([]);
   });
 
@@ -550,7 +458,7 @@ describe('the admin API on three brokers', () => {
     // Broker 1's HTTP port goes away while it stays in the cluster.
     await (brokers[1] as unknown as { http: HttpServer }).http.close();
     const groups = await api<{
-      groups: GroupSummaryJson[];
+      groups: GroupSummary[];
       errors: { brokerId: number; error: string }[];
     }>('/admin/v1/groups');
     expect(groups.status).toBe(200);
@@ -558,7 +466,7 @@ describe('the admin API on three brokers', () => {
     // The raw member's group lives on broker 1: missing; the kafkajs group is listed.
     expect(groups.body.groups.map((g) => g.groupId)).toContain(kafkajsGroup);
     expect(groups.body.groups.map((g) => g.groupId)).not.toContain(rawGroup);
-    const reconciler = await api<ReconcilerJson>('/admin/v1/reconciler');
+    const reconciler = await api<ReconcilerAnswer>('/admin/v1/reconciler');
     expect(reconciler.body.brokers.map((b) => b.brokerId)).toEqual([0, 2]);
     expect(reconciler.body.errors.map((e) => e.brokerId)).toEqual([1]);
     // A group whose coordinator cannot be asked: 502, not a hang or a 404.
